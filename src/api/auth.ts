@@ -1,0 +1,97 @@
+// POST /auth/login, POST /auth/logout, GET /auth/me.
+import { createRoute, z } from "@hono/zod-openapi";
+import { signIn } from "../auth/login";
+import { revokeSession } from "../auth/sessions";
+import { toPublicUser } from "../auth/users";
+import { requireAuth } from "../middleware/session";
+import { createRouter } from "./router";
+import { bearerSecurity, errorResponses, TenantId, User } from "./schemas";
+
+export const authRoutes = createRouter();
+
+const LoginRequest = z
+  .object({
+    username: z.string().min(1).max(256),
+    // Long enough never to truncate a real password; the length rules apply when one is set.
+    password: z.string().min(1).max(1024),
+    tenant_id: TenantId,
+    mfa_code: z
+      .string()
+      .max(64)
+      .optional()
+      .openapi({
+        description: "A 6-digit TOTP code or an unused 8-digit backup code; spaces and dashes are ignored",
+      }),
+  })
+  .strict()
+  .openapi("LoginRequest");
+
+const SessionResponse = z
+  .object({ token: z.string(), expires_at: z.string().openapi({ format: "date-time" }), user: User })
+  .openapi("Session");
+
+const MfaRequiredResponse = z.object({ mfa_required: z.literal(true), user: User }).openapi("MfaRequired");
+
+authRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/login",
+    summary: "Sign in with a password and, when MFA is on, a TOTP or backup code",
+    request: { body: { required: true, content: { "application/json": { schema: LoginRequest } } } },
+    responses: {
+      200: {
+        description: "A session, or a request for the second factor",
+        content: { "application/json": { schema: z.union([SessionResponse, MfaRequiredResponse]) } },
+      },
+      ...errorResponses(400, 401, 429, 503),
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const result = await signIn(
+      { env: c.env, db: c.var.db, config: c.var.config, ip: c.var.ip },
+      { tenantId: body.tenant_id, username: body.username, password: body.password, mfaCode: body.mfa_code },
+    );
+    if (result.kind === "mfa_required") {
+      return c.json({ mfa_required: true as const, user: toPublicUser(result.user) }, 200);
+    }
+    return c.json(
+      {
+        token: result.token,
+        expires_at: new Date(result.expiresAt).toISOString(),
+        user: toPublicUser(result.user),
+      },
+      200,
+    );
+  },
+);
+
+authRoutes.use("/logout", requireAuth());
+authRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/logout",
+    summary: "End the current session",
+    security: bearerSecurity,
+    responses: { 204: { description: "The session has ended" }, ...errorResponses(401) },
+  }),
+  async (c) => {
+    await revokeSession(c.var.db, c.var.auth.session.id);
+    return c.body(null, 204);
+  },
+);
+
+authRoutes.use("/me", requireAuth());
+authRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/me",
+    summary: "The signed-in user",
+    security: bearerSecurity,
+    responses: {
+      200: { description: "The user", content: { "application/json": { schema: z.object({ user: User }) } } },
+      ...errorResponses(401),
+    },
+  }),
+  (c) => c.json({ user: toPublicUser(c.var.auth.user) }, 200),
+);

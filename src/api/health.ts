@@ -1,0 +1,25 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { sql } from "drizzle-orm";
+import { createRouter } from "./router";
+import { errorResponses } from "./schemas";
+
+export const healthRoutes = createRouter();
+
+healthRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/health",
+    summary: "The service and its database answer",
+    responses: {
+      200: {
+        description: "Healthy",
+        content: { "application/json": { schema: z.object({ ok: z.literal(true) }) } },
+      },
+      ...errorResponses(503),
+    },
+  }),
+  async (c) => {
+    await c.var.db.run(sql`select 1`);
+    return c.json({ ok: true as const }, 200);
+  },
+);

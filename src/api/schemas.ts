@@ -1,0 +1,91 @@
+// The zod schemas shared by the routes and the OpenAPI document.
+import { z } from "@hono/zod-openapi";
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../auth/password";
+import { fromBase64Url, toBase64Url } from "../encoding";
+
+export const TenantId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, "must be a slug: lowercase letters, digits and dashes, 2 to 63 long")
+  .openapi({ example: "demo" });
+
+export const Username = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[\p{L}\p{N}._@+-]+$/u, "may hold letters, digits and . _ @ + -")
+  .openapi({ example: "alice" });
+
+export const NewPassword = z
+  .string()
+  .min(PASSWORD_MIN_LENGTH, `must be at least ${PASSWORD_MIN_LENGTH} characters`)
+  .max(PASSWORD_MAX_LENGTH, `must be at most ${PASSWORD_MAX_LENGTH} characters`);
+
+export const Role = z.enum(["admin", "member"]);
+
+export const User = z
+  .object({
+    id: z.string(),
+    username: z.string(),
+    email: z.string(),
+    role: Role,
+    tenant_id: z.string(),
+    mfa_enabled: z.boolean(),
+  })
+  .openapi("User");
+
+export const ErrorResponse = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "invalid_request" }),
+      message: z.string(),
+      details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+  })
+  .openapi("Error");
+
+/** A cursor is opaque to clients; today it is the last sort key seen, base64url-encoded. */
+export const Cursor = z
+  .string()
+  .max(400)
+  .optional()
+  .transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    try {
+      return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(fromBase64Url(value));
+    } catch {
+      ctx.addIssue({ code: "custom", message: "is not a cursor this API returned" });
+      return z.NEVER;
+    }
+  });
+
+export function encodeCursor(key: string | null): string | null {
+  if (key === null) return null;
+  return toBase64Url(new TextEncoder().encode(key));
+}
+
+export const PageLimit = z.coerce.number().int().min(1).max(200).default(50);
+
+/** Every error a route may answer with, for the OpenAPI document. */
+export function errorResponses(...statuses: number[]) {
+  const described: Record<number, string> = {
+    400: "Invalid request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    429: "Too many attempts (Retry-After header)",
+    503: "Unavailable",
+  };
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      {
+        description: described[status] ?? "Error",
+        content: { "application/json": { schema: ErrorResponse } },
+      },
+    ]),
+  );
+}
+
+export const bearerSecurity = [{ bearerAuth: [] }];

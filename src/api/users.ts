@@ -1,0 +1,86 @@
+// Tenant admins manage their users: GET and POST /tenants/{tenantID}/users.
+import { createRoute, z } from "@hono/zod-openapi";
+import { createUser, listUsers, toPublicUser } from "../auth/users";
+import { requireAuth, requireTenantAdmin } from "../middleware/session";
+import { createRouter } from "./router";
+import {
+  bearerSecurity,
+  Cursor,
+  encodeCursor,
+  errorResponses,
+  NewPassword,
+  PageLimit,
+  Role,
+  TenantId,
+  User,
+  Username,
+} from "./schemas";
+
+export const userRoutes = createRouter();
+
+userRoutes.use("/:tenantID/*", requireAuth(), requireTenantAdmin);
+
+const TenantParams = z.object({ tenantID: TenantId.openapi({ param: { name: "tenantID", in: "path" } }) });
+
+const CreateUserRequest = z
+  .object({
+    username: Username,
+    email: z.email().max(254),
+    password: NewPassword,
+    role: Role.default("member"),
+  })
+  .strict()
+  .openapi("CreateUserRequest");
+
+userRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/{tenantID}/users",
+    summary: "Create a user in the tenant",
+    security: bearerSecurity,
+    request: {
+      params: TenantParams,
+      body: { required: true, content: { "application/json": { schema: CreateUserRequest } } },
+    },
+    responses: {
+      201: { description: "Created", content: { "application/json": { schema: z.object({ user: User }) } } },
+      ...errorResponses(400, 401, 403, 409),
+    },
+  }),
+  async (c) => {
+    const { tenantID } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const user = await createUser(c.var.db, tenantID, body, c.var.config.passwordPepper);
+    return c.json({ user: toPublicUser(user) }, 201);
+  },
+);
+
+userRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{tenantID}/users",
+    summary: "List the tenant's users, a page at a time",
+    security: bearerSecurity,
+    request: {
+      params: TenantParams,
+      query: z.object({ limit: PageLimit, cursor: Cursor, mfa: z.enum(["enabled", "disabled"]).optional() }),
+    },
+    responses: {
+      200: {
+        description: "One page of users",
+        content: {
+          "application/json": {
+            schema: z.object({ users: z.array(User), next_cursor: z.string().nullable() }),
+          },
+        },
+      },
+      ...errorResponses(400, 401, 403),
+    },
+  }),
+  async (c) => {
+    const { tenantID } = c.req.valid("param");
+    const query = c.req.valid("query");
+    const page = await listUsers(c.var.db, tenantID, query);
+    return c.json({ users: page.users.map(toPublicUser), next_cursor: encodeCursor(page.nextCursor) }, 200);
+  },
+);

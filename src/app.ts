@@ -1,0 +1,112 @@
+// The Hono app: middleware, the routers, and the one place errors become responses.
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { authRoutes } from "./api/auth";
+import { healthRoutes } from "./api/health";
+import { userRoutes } from "./api/users";
+import type { AppEnv } from "./context";
+import { openDb } from "./db/client";
+import { ConfigError, loadConfig } from "./env";
+import { ApiError, errorBody } from "./errors";
+import { jsonBodies, noStore, sameOriginOnly, securityHeaders } from "./middleware/security";
+
+const MAX_BODY_BYTES = 16 * 1024;
+
+export const app = new OpenAPIHono<AppEnv>();
+
+app.use(securityHeaders);
+app.use(async (c, next) => {
+  c.set("config", loadConfig(c.env));
+  c.set("db", openDb(c.env.DB));
+  // Cloudflare sets this header itself; a client cannot choose its own address.
+  c.set("ip", c.req.header("cf-connecting-ip") ?? "127.0.0.1");
+  await next();
+});
+app.use("/api/*", noStore, sameOriginOnly);
+app.use(
+  "/api/*",
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError("payload_too_large");
+    },
+  }),
+  jsonBodies,
+);
+
+const api = app.basePath("/api/v1");
+api.route("/", healthRoutes);
+api.route("/auth", authRoutes);
+api.route("/tenants", userRoutes);
+
+api.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
+api.doc31("/openapi.json", (c) => ({
+  openapi: "3.1.0",
+  info: {
+    title: `${c.env.PRODUCT_NAME} sign-in and MFA API`,
+    version: "1",
+    description:
+      "Errors always have the shape {error: {code, message, details?}}; see the README for the codes.",
+  },
+  servers: [{ url: new URL(c.req.url).origin }],
+}));
+
+app.notFound((c) => {
+  const path = new URL(c.req.url).pathname;
+  const allowed = app.routes
+    .filter((r) => r.method !== "ALL" && routePattern(r.path).test(path))
+    .map((r) => r.method);
+  if (allowed.length > 0) {
+    c.header("Allow", [...new Set(allowed)].join(", "));
+    return respondWithError(c, new ApiError("method_not_allowed"));
+  }
+  return respondWithError(c, new ApiError("not_found"));
+});
+
+app.onError((error, c) => respondWithError(c, toApiError(error)));
+
+function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof ConfigError) {
+    // Logged without values: the message names the secrets that are missing or weak, never their contents.
+    console.error(`misconfigured: ${error.message}`);
+    return new ApiError("misconfigured");
+  }
+  if (error instanceof HTTPException) {
+    // Hono's own refusals (a body that is not JSON, mostly) keep their status.
+    return new ApiError(error.status === 400 ? "invalid_json" : "invalid_request");
+  }
+  if (isStorageError(error)) {
+    console.error("storage unavailable", error);
+    return new ApiError("unavailable");
+  }
+  console.error("unexpected error", error);
+  return new ApiError("internal_error");
+}
+
+function isStorageError(error: unknown): boolean {
+  const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : "";
+  return /D1_|SQLITE_|Network connection lost|storage/i.test(message);
+}
+
+function respondWithError(c: Context<AppEnv>, error: ApiError) {
+  if (error.retryAfterSeconds !== undefined) c.header("Retry-After", String(error.retryAfterSeconds));
+  c.header("Cache-Control", "no-store");
+  return c.json(errorBody(error), error.status);
+}
+
+const patterns = new Map<string, RegExp>();
+function routePattern(path: string): RegExp {
+  let pattern = patterns.get(path);
+  if (!pattern) {
+    const source = path
+      .replace(/[.+?^${}()|[\]\\]/g, "\\$&")
+      .replace(/\/:[^/]+/g, "/[^/]+")
+      .replace(/\*/g, ".*");
+    pattern = new RegExp(`^${source}$`);
+    patterns.set(path, pattern);
+  }
+  return pattern;
+}

@@ -1,0 +1,96 @@
+// Sessions: every token names a row here, so ending a session takes effect on the next request.
+import { and, eq, gt, isNull, ne } from "drizzle-orm";
+import { now } from "../clock";
+import type { Db } from "../db/client";
+import { type Session, sessions, type Tenant, tenants, type User, users } from "../db/schema";
+import { randomId } from "../encoding";
+import { signToken, TOKEN_LIFETIME_MS, type TokenKind, verifyToken } from "./tokens";
+
+export interface IssuedSession {
+  row: typeof sessions.$inferInsert;
+  token: string;
+  expiresAt: number;
+}
+
+/**
+ * Prepares a session row and its signed token without writing anything, so the caller can insert the
+ * row in the same batch as the write that earns it (a TOTP step claim, a verify).
+ */
+export async function prepareSession(
+  kind: TokenKind,
+  user: User,
+  signingKey: Uint8Array,
+): Promise<IssuedSession> {
+  const createdAt = now();
+  const expiresAt = createdAt + TOKEN_LIFETIME_MS[kind];
+  const row = { id: randomId(), userId: user.id, tenantId: user.tenantId, kind, createdAt, expiresAt };
+  const token = await signToken(
+    kind,
+    { sessionId: row.id, userId: user.id, tenantId: user.tenantId },
+    expiresAt,
+    signingKey,
+  );
+  return { row, token, expiresAt };
+}
+
+export function insertSession(db: Db, session: IssuedSession) {
+  return db.insert(sessions).values(session.row);
+}
+
+export interface Authenticated {
+  session: Session;
+  user: User;
+  tenant: Tenant;
+}
+
+/**
+ * Resolves a bearer token to its live session, user and tenant in one query. Null for a bad token,
+ * an ended or expired session, or a token of another kind.
+ */
+export async function authenticate(
+  db: Db,
+  kind: TokenKind,
+  token: string,
+  signingKey: Uint8Array,
+): Promise<Authenticated | null> {
+  const claims = await verifyToken(kind, token, signingKey);
+  if (!claims) return null;
+  const [found] = await db
+    .select({ session: sessions, user: users, tenant: tenants })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .innerJoin(tenants, eq(tenants.id, users.tenantId))
+    .where(
+      and(
+        eq(sessions.id, claims.sessionId),
+        eq(sessions.userId, claims.userId),
+        eq(sessions.tenantId, claims.tenantId),
+        eq(sessions.kind, kind),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, now()),
+      ),
+    )
+    .limit(1);
+  return found ?? null;
+}
+
+export function revokeSession(db: Db, sessionId: string) {
+  return db
+    .update(sessions)
+    .set({ revokedAt: now() })
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+}
+
+/** Ends every live session of a user, except `keepSessionId` when given (the one making the change). */
+export function revokeUserSessions(db: Db, userId: string, keepSessionId?: string) {
+  return db
+    .update(sessions)
+    .set({ revokedAt: now() })
+    .where(
+      and(
+        eq(sessions.userId, userId),
+        isNull(sessions.revokedAt),
+        keepSessionId ? ne(sessions.id, keepSessionId) : undefined,
+      ),
+    );
+}

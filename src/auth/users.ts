@@ -1,0 +1,88 @@
+// Accounts: creating users and the shape in which a user leaves the service.
+import { and, asc, eq, gt, isNotNull, isNull } from "drizzle-orm";
+import { now } from "../clock";
+import type { Db } from "../db/client";
+import { type User, users } from "../db/schema";
+import { randomId } from "../encoding";
+import { ApiError } from "../errors";
+import { hashPassword } from "./password";
+
+export type Role = "admin" | "member";
+
+export interface PublicUser {
+  id: string;
+  username: string;
+  email: string;
+  role: Role;
+  tenant_id: string;
+  mfa_enabled: boolean;
+}
+
+/** The key usernames are unique by and attempt counters are keyed on: trimmed, NFKC, case-folded. */
+export function normalizeUsername(username: string): string {
+  return username.trim().normalize("NFKC").toLowerCase();
+}
+
+export function toPublicUser(user: User): PublicUser {
+  return {
+    id: user.id,
+    username: user.username,
+    email: user.email,
+    role: user.role,
+    tenant_id: user.tenantId,
+    mfa_enabled: user.mfaEnabledAt !== null,
+  };
+}
+
+export interface NewUser {
+  username: string;
+  email: string;
+  password: string;
+  role: Role;
+}
+
+export async function createUser(
+  db: Db,
+  tenantId: string,
+  input: NewUser,
+  pepper: Uint8Array,
+): Promise<User> {
+  const row = {
+    id: randomId(),
+    tenantId,
+    username: input.username.trim(),
+    usernameKey: normalizeUsername(input.username),
+    email: input.email,
+    role: input.role,
+    passwordHash: await hashPassword(input.password, pepper),
+    createdAt: now(),
+  };
+  // The unique index decides: two concurrent creations of one name cannot both succeed.
+  const [created] = await db.insert(users).values(row).onConflictDoNothing().returning();
+  if (!created) throw new ApiError("username_taken");
+  return created;
+}
+
+/** One page of a tenant's users in username order; the cursor is the last username key seen. */
+export async function listUsers(
+  db: Db,
+  tenantId: string,
+  page: { limit: number; cursor?: string | undefined; mfa?: "enabled" | "disabled" | undefined },
+): Promise<{ users: User[]; nextCursor: string | null }> {
+  const rows = await db
+    .select()
+    .from(users)
+    .where(
+      and(
+        eq(users.tenantId, tenantId),
+        page.cursor ? gt(users.usernameKey, page.cursor) : undefined,
+        page.mfa === "enabled" ? isNotNull(users.mfaEnabledAt) : undefined,
+        page.mfa === "disabled" ? isNull(users.mfaEnabledAt) : undefined,
+      ),
+    )
+    .orderBy(asc(users.usernameKey))
+    .limit(page.limit + 1);
+  const more = rows.length > page.limit;
+  const pageRows = more ? rows.slice(0, page.limit) : rows;
+  return { users: pageRows, nextCursor: more ? (pageRows.at(-1)?.usernameKey ?? null) : null };
+}

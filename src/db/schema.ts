@@ -1,0 +1,95 @@
+// The one place the database's shape is written down; `npm run db:generate` turns it into migrations.
+// Every time is an integer of milliseconds since the epoch, read from src/clock.ts.
+import { sql } from "drizzle-orm";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const tenants = sqliteTable("tenants", {
+  id: text("id").primaryKey(), // slug, e.g. "acme-eu"
+  name: text("name").notNull(),
+  mfaRequired: integer("mfa_required", { mode: "boolean" }).notNull().default(false),
+  mfaGracePeriodDays: integer("mfa_grace_period_days").notNull().default(0),
+  // When the current period of enforcement began; null while MFA is not required.
+  mfaEnforcedSince: integer("mfa_enforced_since"),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    username: text("username").notNull(),
+    // Trimmed and case-folded username: what uniqueness and the attempt counters key on.
+    usernameKey: text("username_key").notNull(),
+    email: text("email").notNull(),
+    role: text("role", { enum: ["admin", "member"] }).notNull(),
+    passwordHash: text("password_hash").notNull(),
+    createdAt: integer("created_at").notNull(),
+    // Set when MFA was last enabled; null means the user has no MFA.
+    mfaEnabledAt: integer("mfa_enabled_at"),
+    // AES-256-GCM ciphertexts ("kid.iv.ciphertext"): the active secret and one awaiting verification.
+    totpSecret: text("totp_secret"),
+    totpPendingSecret: text("totp_pending_secret"),
+    // Highest TOTP time step accepted so far; a code is accepted only for a strictly later step.
+    totpLastStep: integer("totp_last_step").notNull().default(0),
+  },
+  (t) => [
+    uniqueIndex("users_tenant_username").on(t.tenantId, t.usernameKey),
+    // The enrollment dashboard pages through the users of a tenant with or without MFA.
+    index("users_tenant_mfa").on(t.tenantId, t.mfaEnabledAt, t.usernameKey),
+    check("users_role", sql`${t.role} in ('admin', 'member')`),
+  ],
+);
+
+export const backupCodes = sqliteTable(
+  "backup_codes",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    // HMAC-SHA-256 under a pepper outside the database, bound to the user id.
+    codeHash: text("code_hash").notNull(),
+    // "pending" codes belong to a setup not yet verified; verify makes them "active".
+    status: text("status", { enum: ["pending", "active"] }).notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.codeHash] })],
+);
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    tenantId: text("tenant_id").notNull(),
+    // "session" opens the API; "enrollment" opens only MFA setup and verify.
+    kind: text("kind", { enum: ["session", "enrollment"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("sessions_user").on(t.userId)],
+);
+
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    at: integer("at").notNull(),
+    actorId: text("actor_id"),
+    action: text("action").notNull(),
+    targetId: text("target_id"),
+    ip: text("ip"),
+    details: text("details", { mode: "json" }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index("audit_tenant_at").on(t.tenantId, t.at, t.id)],
+);
+
+export type Tenant = typeof tenants.$inferSelect;
+export type User = typeof users.$inferSelect;
+export type Session = typeof sessions.$inferSelect;

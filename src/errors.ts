@@ -1,0 +1,57 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+// Every error the API can answer with: a stable machine code, its status and a human message.
+// Clients branch on `code`; the message may be reworded.
+export const ERRORS = {
+  invalid_request: [400, "The request is not valid"],
+  invalid_json: [400, "The body is not valid JSON"],
+  unauthorized: [401, "Authentication required"],
+  invalid_credentials: [401, "Invalid username, password or tenant"],
+  invalid_mfa_code: [401, "Invalid MFA code"],
+  forbidden: [403, "You are not allowed to do this"],
+  mfa_enforced: [403, "Your organisation requires MFA; move to a new device instead of disabling it"],
+  not_found: [404, "Not found"],
+  method_not_allowed: [405, "Method not allowed"],
+  username_taken: [409, "That username is already taken in this tenant"],
+  no_pending_setup: [409, "There is no MFA setup waiting for verification"],
+  payload_too_large: [413, "The body is larger than 16 KiB"],
+  unsupported_media_type: [415, "The body must be application/json"],
+  too_many_attempts: [429, "Too many attempts; try again later"],
+  internal_error: [500, "Something went wrong on our side"],
+  unavailable: [503, "The service is temporarily unavailable; try again"],
+  misconfigured: [503, "The service is not configured; the operator must set its secrets"],
+} as const satisfies Record<string, readonly [ContentfulStatusCode, string]>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+/** The one error type the app throws; `onError` turns it into the JSON error shape. */
+export class ApiError extends Error {
+  readonly status: ContentfulStatusCode;
+  readonly details: ErrorDetail[] | undefined;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    readonly code: ErrorCode,
+    options: { message?: string; details?: ErrorDetail[]; retryAfterSeconds?: number } = {},
+  ) {
+    super(options.message ?? ERRORS[code][1]);
+    this.status = ERRORS[code][0];
+    this.details = options.details;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+export function errorBody(error: ApiError) {
+  return {
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.details ? { details: error.details } : {}),
+    },
+  };
+}

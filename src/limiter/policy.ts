@@ -1,0 +1,40 @@
+// How many failures each kind of attempt may have, and how long a lockout lasts.
+
+export interface Policy {
+  /** Failures allowed within one window before the bucket locks. */
+  limit: number;
+  windowMs: number;
+  /** The first lockout; each further one while failures continue doubles it, up to maxLockMs. */
+  baseLockMs: number;
+  maxLockMs: number;
+}
+
+const MINUTE = 60_000;
+
+export const POLICIES = {
+  // Wrong MFA codes with the right password: 5 per account per 15 minutes (security.md).
+  mfa: { limit: 5, windowMs: 15 * MINUTE, baseLockMs: 15 * MINUTE, maxLockMs: 24 * 60 * MINUTE },
+  // Wrong passwords for one account from one address: enough for typos, too few for guessing.
+  password: { limit: 10, windowMs: 15 * MINUTE, baseLockMs: 15 * MINUTE, maxLockMs: 24 * 60 * MINUTE },
+  // Wrong passwords from one address across all accounts: room for an office behind one NAT.
+  address: { limit: 100, windowMs: 15 * MINUTE, baseLockMs: 15 * MINUTE, maxLockMs: 24 * 60 * MINUTE },
+} as const satisfies Record<string, Policy>;
+
+export type PolicyName = keyof typeof POLICIES;
+
+/** NIST 800-63B §5.2.2: never more than 100 consecutive failed attempts on one account. */
+export const MAX_CONSECUTIVE_FAILURES = 100;
+
+/**
+ * How an attempt went, decided by the caller before it asks the counter:
+ * "failure" counts against the bucket, "success" clears it, "checked" only asks whether it is locked.
+ */
+export type Outcome = "failure" | "success" | "checked";
+
+export interface AttemptEntry {
+  bucket: string;
+  policy: PolicyName;
+  outcome: Outcome;
+}
+
+export type Verdict = { allowed: true; lockedNow: boolean } | { allowed: false; retryAfterSeconds: number };

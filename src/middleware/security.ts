@@ -1,0 +1,63 @@
+// Headers and request checks that apply to every response and every request.
+import { createMiddleware } from "hono/factory";
+import { secureHeaders } from "hono/secure-headers";
+import type { AppEnv } from "../context";
+import { ApiError } from "../errors";
+
+export const securityHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'", "data:"],
+    connectSrc: ["'self'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+    baseUri: ["'none'"],
+    objectSrc: ["'none'"],
+  },
+  referrerPolicy: "no-referrer",
+  xFrameOptions: "DENY",
+  strictTransportSecurity: "max-age=63072000; includeSubDomains",
+});
+
+/** Nothing the API answers may be cached: tokens, codes and secrets travel in these bodies. */
+export const noStore = createMiddleware<AppEnv>(async (c, next) => {
+  await next();
+  c.header("Cache-Control", "no-store");
+});
+
+const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/**
+ * Unsafe requests must come from our own origin. Browsers always send Origin on cross-origin POSTs,
+ * so a request that carries one naming another site is refused before any cookie is looked at.
+ */
+export const sameOriginOnly = createMiddleware<AppEnv>(async (c, next) => {
+  if (UNSAFE_METHODS.has(c.req.method)) {
+    const origin = c.req.header("origin");
+    const ownOrigins = [new URL(c.req.url).origin, c.env.PUBLIC_ORIGIN];
+    if (origin !== undefined && !ownOrigins.includes(origin)) throw new ApiError("forbidden");
+    // A cookie-carrying browser request without Origin is refused too (Sec-Fetch-Site covers old ones).
+    const site = c.req.header("sec-fetch-site");
+    if (site !== undefined && site !== "same-origin" && site !== "none") throw new ApiError("forbidden");
+  }
+  await next();
+});
+
+/** Bodies are JSON: a body of another type is 415, one that does not parse is 400 invalid_json. */
+export const jsonBodies = createMiddleware<AppEnv>(async (c, next) => {
+  if (UNSAFE_METHODS.has(c.req.method) && c.req.raw.body !== null) {
+    const type = c.req.header("content-type") ?? "";
+    const text = await c.req.text();
+    if (text.length > 0) {
+      if (!/^application\/json\s*(;|$)/i.test(type)) throw new ApiError("unsupported_media_type");
+      try {
+        JSON.parse(text);
+      } catch {
+        throw new ApiError("invalid_json");
+      }
+    }
+  }
+  await next();
+});

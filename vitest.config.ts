@@ -1,0 +1,34 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig(async () => {
+  // Read on the Node side, applied inside the Workers runtime by test/setup/migrations.ts.
+  const migrations = await readD1Migrations("./migrations");
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            APP_ENV: "test",
+            TEST_MIGRATIONS: migrations,
+            // Test-only secrets: random per run, never used outside the test runtime.
+            SESSION_SIGNING_KEY: randomSecret(),
+            PASSWORD_PEPPER: randomSecret(),
+            BACKUP_CODE_PEPPER: randomSecret(),
+            TOTP_ENCRYPTION_KEYS: `t1:${randomSecret()}`,
+          },
+        },
+      }),
+    ],
+    test: {
+      include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
+      exclude: ["test/browser/**"],
+      setupFiles: ["./test/setup/migrations.ts"],
+    },
+  };
+});
+
+function randomSecret(): string {
+  return btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+}
