@@ -10,7 +10,6 @@ export default defineConfig(async () => {
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
           bindings: {
-            APP_ENV: "test",
             TEST_MIGRATIONS: migrations,
             // Test-only secrets: random per run, never used outside the test runtime.
             SESSION_SIGNING_KEY: randomSecret(),

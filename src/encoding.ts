@@ -38,3 +38,42 @@ export function toBase64Url(bytes: Uint8Array): string {
 export function fromBase64Url(text: string): Uint8Array {
   return fromBase64(text.replace(/-/g, "+").replace(/_/g, "/"));
 }
+
+// RFC 4648 §6 base32 alphabet; authenticator apps expect it without "=" padding.
+const BASE32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/** RFC 4648 base32 without padding, as used in otpauth:// URIs and typed-in TOTP secrets. */
+export function encodeBase32(bytes: Uint8Array): string {
+  let output = "";
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of bytes) {
+    buffer = ((buffer << 8) | byte) & 0xfff; // at most 12 pending bits
+    bits += 8;
+    while (bits >= 5) {
+      bits -= 5;
+      output += BASE32_ALPHABET[(buffer >>> bits) & 31];
+    }
+  }
+  if (bits > 0) output += BASE32_ALPHABET[(buffer << (5 - bits)) & 31];
+  return output;
+}
+
+/** Decodes RFC 4648 base32, case-insensitive, padding optional; throws on any other character. */
+export function decodeBase32(text: string): Uint8Array {
+  const clean = text.toUpperCase().replace(/=+$/, "");
+  const output: number[] = [];
+  let buffer = 0;
+  let bits = 0;
+  for (const char of clean) {
+    const value = BASE32_ALPHABET.indexOf(char);
+    if (value < 0) throw new Error(`invalid base32 character "${char}"`);
+    buffer = ((buffer << 5) | value) & 0xfff; // at most 12 pending bits
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      output.push((buffer >>> bits) & 0xff);
+    }
+  }
+  return Uint8Array.from(output);
+}

@@ -15,13 +15,9 @@ const LoginRequest = z
     // Long enough never to truncate a real password; the length rules apply when one is set.
     password: z.string().min(1).max(1024),
     tenant_id: TenantId,
-    mfa_code: z
-      .string()
-      .max(64)
-      .optional()
-      .openapi({
-        description: "A 6-digit TOTP code or an unused 8-digit backup code; spaces and dashes are ignored",
-      }),
+    mfa_code: z.string().max(64).optional().openapi({
+      description: "A 6-digit TOTP code or an unused 8-digit backup code; spaces and dashes are ignored",
+    }),
   })
   .strict()
   .openapi("LoginRequest");

@@ -1,6 +1,6 @@
 // Session and enrollment tokens: HS256 JWTs whose every claim that matters is enforced on the way in
 // (RFC 8725). jose checks none of iss, aud, typ or exp unless asked, so each is asked for here.
-import { errors, jwtVerify, SignJWT } from "jose";
+import { decodeProtectedHeader, errors, jwtVerify, SignJWT } from "jose";
 import { now } from "../clock";
 
 export type TokenKind = "session" | "enrollment";
@@ -44,6 +44,9 @@ export async function verifyToken(
   token: string,
   key: Uint8Array,
 ): Promise<TokenClaims | null> {
+  // The header is checked before any verification starts: the wrong algorithm or kind never gets
+  // near a key. (It also keeps jose's early synchronous throws out of the runtime's rejection log.)
+  if (!hasExpectedHeader(kind, token)) return null;
   try {
     const { payload } = await jwtVerify(token, key, {
       algorithms: [ALGORITHM],
@@ -59,5 +62,14 @@ export async function verifyToken(
   } catch (error) {
     if (error instanceof errors.JOSEError) return null;
     throw error;
+  }
+}
+
+function hasExpectedHeader(kind: TokenKind, token: string): boolean {
+  try {
+    const header = decodeProtectedHeader(token);
+    return header.alg === ALGORITHM && header.typ === TYPE[kind];
+  } catch {
+    return false;
   }
 }

@@ -1,0 +1,121 @@
+// Bad input of every kind gets a clear error with a stable code and the documented shape, never a 500.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { app } from "../../src/app";
+import { createTenant } from "../helpers/factory";
+import { call, expectError, ORIGIN, sessionToken } from "../helpers/http";
+
+const LOGIN = "/api/v1/auth/login";
+
+describe("request bodies", () => {
+  it("answers broken JSON with 400 invalid_json", async () => {
+    for (const rawBody of ["{", '{"username":', "nul", "[1,", "\u0000"]) {
+      const response = await call("POST", LOGIN, {
+        rawBody,
+        headers: { "content-type": "application/json" },
+      });
+      expectError(response, 400, "invalid_json");
+    }
+  });
+
+  it("answers a body that is not JSON with 415", async () => {
+    const response = await call("POST", LOGIN, {
+      rawBody: "username=admin&password=x",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expectError(response, 415, "unsupported_media_type");
+  });
+
+  it("answers a body over 16 KiB with 413, whatever it holds", async () => {
+    const response = await call("POST", LOGIN, {
+      body: { username: "a", password: "x".repeat(17 * 1024), tenant_id: "demo" },
+    });
+    expectError(response, 413, "payload_too_large");
+  });
+
+  it("names each invalid field in details", async () => {
+    const response = await call("POST", LOGIN, { body: { username: 42, tenant_id: "Not A Slug!" } });
+    expectError(response, 400, "invalid_request");
+    const paths = response.json.error.details.map((d: { path: string }) => d.path).sort();
+    expect(paths).toEqual(["password", "tenant_id", "username"]);
+  });
+
+  it.each([
+    ["an array", []],
+    ["a string", "admin"],
+    ["null", null],
+    ["a number", 7],
+    ["wrong types", { username: ["a"], password: { x: 1 }, tenant_id: true }],
+    ["null fields", { username: null, password: null, tenant_id: null }],
+    ["an extra field", { username: "a", password: "b", tenant_id: "demo", admin: true }],
+    ["a 100 KB string", { username: "a".repeat(100_000), password: "b", tenant_id: "demo" }],
+  ])("refuses %s with a 4xx in the error shape", async (_label, body) => {
+    const response = await call("POST", LOGIN, { body });
+    expect([400, 413]).toContain(response.status);
+    expect(response.json.error.code).toMatch(/^(invalid_request|payload_too_large)$/);
+  });
+});
+
+describe("routes", () => {
+  it("answers an unknown route with a JSON 404", async () => {
+    expectError(await call("GET", "/api/v1/nothing-here"), 404, "not_found");
+    expectError(await call("POST", "/api/v2/auth/login"), 404, "not_found");
+  });
+
+  it("answers a known route with the wrong method with 405 and Allow", async () => {
+    const response = await call("GET", LOGIN);
+    expectError(response, 405, "method_not_allowed");
+    expect(response.headers.get("allow")).toBe("POST");
+    const { admin } = await createTenant();
+    const token = await sessionToken(admin);
+    expectError(await call("DELETE", "/api/v1/auth/me", { token }), 405, "method_not_allowed");
+  });
+
+  it("puts the security headers on every response, errors included", async () => {
+    for (const response of [await call("GET", "/api/v1/health"), await call("GET", "/api/v1/nothing")]) {
+      const csp = response.headers.get("content-security-policy") ?? "";
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).not.toContain("unsafe-inline");
+      expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(response.headers.get("referrer-policy")).toBe("no-referrer");
+      expect(response.headers.get("cache-control")).toBe("no-store");
+    }
+  });
+
+  it("refuses a cross-origin unsafe request before looking at its credentials", async () => {
+    const { admin } = await createTenant();
+    const response = await call("POST", LOGIN, {
+      body: { username: admin.username, password: admin.password, tenant_id: admin.tenantId },
+      headers: { origin: "https://evil.example" },
+    });
+    expectError(response, 403, "forbidden");
+    const sameOrigin = await call("POST", LOGIN, {
+      body: { username: admin.username, password: admin.password, tenant_id: admin.tenantId },
+      headers: { origin: ORIGIN },
+    });
+    expect(sameOrigin.status).toBe(200);
+  });
+});
+
+describe("configuration", () => {
+  it.each(["SESSION_SIGNING_KEY", "PASSWORD_PEPPER", "BACKUP_CODE_PEPPER", "TOTP_ENCRYPTION_KEYS"])(
+    "answers every request with 503 misconfigured when %s is missing",
+    async (name) => {
+      const broken = { ...env, [name]: undefined };
+      for (const path of ["/api/v1/health", LOGIN]) {
+        const response = await app.fetch(new Request(`${ORIGIN}${path}`), broken);
+        expect(response.status).toBe(503);
+        const body = (await response.json()) as { error: { code: string; message: string } };
+        expect(body.error.code).toBe("misconfigured");
+        expect(body.error.message).not.toContain(name);
+      }
+    },
+  );
+
+  it("refuses a secret shorter than 256 bits", async () => {
+    const weak = { ...env, PASSWORD_PEPPER: btoa("short-pepper") };
+    const response = await app.fetch(new Request(`${ORIGIN}/api/v1/health`), weak);
+    expect(response.status).toBe(503);
+  });
+});
