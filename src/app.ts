@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { authRoutes } from "./api/auth";
 import { healthRoutes } from "./api/health";
+import { mfaRoutes } from "./api/mfa";
 import { userRoutes } from "./api/users";
 import type { AppEnv } from "./context";
 import { openDb } from "./db/client";
@@ -39,6 +40,7 @@ app.use(
 const api = app.basePath("/api/v1");
 api.route("/", healthRoutes);
 api.route("/auth", authRoutes);
+api.route("/mfa", mfaRoutes);
 api.route("/tenants", userRoutes);
 
 api.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });

@@ -14,6 +14,7 @@ export const ERRORS = {
   method_not_allowed: [405, "Method not allowed"],
   username_taken: [409, "That username is already taken in this tenant"],
   no_pending_setup: [409, "There is no MFA setup waiting for verification"],
+  mfa_not_enabled: [409, "MFA is not enabled for this account"],
   payload_too_large: [413, "The body is larger than 16 KiB"],
   unsupported_media_type: [415, "The body must be application/json"],
   too_many_attempts: [429, "Too many attempts; try again later"],

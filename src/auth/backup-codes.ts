@@ -1,6 +1,7 @@
 // Backup codes: NIST 800-63B look-up secrets. Shown once, stored only as keyed hashes under a
 // pepper held outside the database, so a copy of the database alone reveals none of them.
 import { toHex } from "../encoding";
+import { hmacSha256 } from "./hmac";
 
 export const BACKUP_CODE_COUNT = 10;
 // 8 decimal digits = 26.6 bits, above the 20 bits NIST 800-63B §5.1.2.1 asks of look-up secrets.
@@ -22,9 +23,7 @@ export function generateBackupCodes(): string[] {
 
 /** Hex HMAC-SHA-256 of `userId:code` under the pepper: bound to the user, useless without the pepper. */
 export async function hashBackupCode(pepper: Uint8Array, userId: string, code: string): Promise<string> {
-  const key = await importHmacKey(pepper);
-  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${userId}:${code}`));
-  return toHex(new Uint8Array(mac));
+  return toHex(await hmacSha256(pepper, `${userId}:${code}`));
 }
 
 /**
@@ -48,15 +47,4 @@ function drawCode(): string {
     const value = crypto.getRandomValues(new Uint32Array(1))[0] ?? UNBIASED_LIMIT;
     if (value < UNBIASED_LIMIT) return String(value % CODE_SPACE).padStart(BACKUP_CODE_DIGITS, "0");
   }
-}
-
-const hmacKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
-
-function importHmacKey(pepper: Uint8Array): Promise<CryptoKey> {
-  let key = hmacKeys.get(pepper);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", pepper, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    hmacKeys.set(pepper, key);
-  }
-  return key;
 }

@@ -1,12 +1,22 @@
-// Sign-in: one password hash, one read, the attempt counters, one write.
-import { and, eq } from "drizzle-orm";
+// Sign-in: one read, one password hash, the attempt counters, and one write batch.
+import { and, eq, isNull } from "drizzle-orm";
+import { anchorExists, claimSucceeded, runClaim, type Statement } from "../db/claims";
 import type { Db } from "../db/client";
-import { type Tenant, tenants, type User, users } from "../db/schema";
+import { backupCodes, type Tenant, tenants, type User, users } from "../db/schema";
 import type { Config } from "../env";
 import { ApiError } from "../errors";
 import { assertAllowed, recordLoginAttempt } from "../limiter/limits";
+import type { Outcome } from "../limiter/policy";
+import { auditRow, insertAuditWhen } from "./audit";
+import { auditLockout } from "./mfa";
 import { DUMMY_PASSWORD_HASH, InvalidPasswordHashError, verifyPasswordHash } from "./password";
-import { insertSession, prepareSession } from "./sessions";
+import {
+  claimSecondFactor,
+  evaluateSecondFactor,
+  isBackupCodeShape,
+  type SecondFactor,
+} from "./second-factor";
+import { insertSession, insertSessionWhen, prepareSession } from "./sessions";
 import { normalizeUsername } from "./users";
 
 export interface LoginInput {
@@ -29,7 +39,7 @@ export type LoginResult =
 
 export async function signIn(ctx: LoginContext, input: LoginInput): Promise<LoginResult> {
   const usernameKey = normalizeUsername(input.username);
-  const account = await findAccount(ctx.db, input.tenantId, usernameKey);
+  const account = await findAccount(ctx.db, input.tenantId, usernameKey, isBackupCodeShape(input.mfaCode));
   const passwordOk = await checkPassword(
     input.password,
     account?.user.passwordHash,
@@ -37,36 +47,85 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
   );
   const user = passwordOk ? account?.user : undefined;
 
-  const mfaPending = user?.mfaEnabledAt != null;
+  const mfaEnabled = user !== undefined && user.mfaEnabledAt !== null;
+  let factor: SecondFactor | undefined;
+  if (user && mfaEnabled && input.mfaCode !== undefined) {
+    factor = await evaluateSecondFactor(user, input.mfaCode, account?.unusedBackupHashes ?? [], ctx.config);
+  }
+  const mfa: Outcome = factor === undefined ? "checked" : factor.kind === "invalid" ? "failure" : "success";
+
+  // Outcome first, then the counters decide: while locked, a right answer is refused like a wrong one.
   const verdict = await recordLoginAttempt(ctx.env, {
     tenantId: input.tenantId,
     usernameKey,
     ip: ctx.ip,
     passwordOk: user !== undefined,
-    mfa: "checked",
-    completed: user !== undefined && !mfaPending,
+    mfa,
+    completed: user !== undefined && (!mfaEnabled || mfa === "success"),
   });
+  await auditLockout(ctx.db, verdict, user, ctx.ip);
   assertAllowed(verdict);
   if (!user) throw new ApiError("invalid_credentials");
-  if (mfaPending) return { kind: "mfa_required", user };
+  if (!mfaEnabled) return issueSession(ctx, user);
+  if (!factor) return { kind: "mfa_required", user };
+  if (factor.kind === "invalid") throw new ApiError("invalid_mfa_code");
 
+  // The session exists only if this request's claim on the code wins.
+  const session = await prepareSession("session", user, ctx.config.sessionSigningKey);
+  const guarded: Statement[] = [insertSessionWhen(ctx.db, session, claimSucceeded)];
+  if (factor.kind === "backup") {
+    const audit = auditRow({
+      tenantId: user.tenantId,
+      action: "mfa.backup_code_used",
+      actorId: user.id,
+      targetId: user.id,
+      ip: ctx.ip,
+      details: { remaining: factor.remaining },
+    });
+    guarded.push(insertAuditWhen(ctx.db, audit, anchorExists("sessions", session.row.id)));
+  }
+  if (!(await runClaim(ctx.db, claimSecondFactor(ctx.db, user, factor), guarded))) {
+    throw new ApiError("invalid_mfa_code");
+  }
+  return { kind: "session", token: session.token, expiresAt: session.expiresAt, user };
+}
+
+async function issueSession(ctx: LoginContext, user: User): Promise<LoginResult> {
   const session = await prepareSession("session", user, ctx.config.sessionSigningKey);
   await insertSession(ctx.db, session);
   return { kind: "session", token: session.token, expiresAt: session.expiresAt, user };
 }
 
+interface Account {
+  user: User;
+  tenant: Tenant;
+  unusedBackupHashes: string[];
+}
+
+/**
+ * The user and tenant in one round trip; when the code looks like a backup code, the hashes of the
+ * user's unused codes come in the same batch (found by the same tenant and username). Each query
+ * reads one table's columns: drizzle's D1 batch mislabels joined columns that share a name.
+ */
 async function findAccount(
   db: Db,
   tenantId: string,
   usernameKey: string,
-): Promise<{ user: User; tenant: Tenant } | undefined> {
-  const [row] = await db
-    .select({ user: users, tenant: tenants })
-    .from(users)
-    .innerJoin(tenants, eq(tenants.id, users.tenantId))
-    .where(and(eq(users.tenantId, tenantId), eq(users.usernameKey, usernameKey)))
-    .limit(1);
-  return row;
+  withBackupHashes: boolean,
+): Promise<Account | undefined> {
+  const byName = and(eq(users.tenantId, tenantId), eq(users.usernameKey, usernameKey));
+  const userQuery = db.select().from(users).where(byName).limit(1);
+  const tenantQuery = db.select().from(tenants).where(eq(tenants.id, tenantId)).limit(1);
+  const hashesQuery = db
+    .select({ codeHash: backupCodes.codeHash })
+    .from(backupCodes)
+    .innerJoin(users, eq(users.id, backupCodes.userId))
+    .where(and(byName, eq(backupCodes.status, "active"), isNull(backupCodes.usedAt)));
+  const [[user], [tenant], hashes] = withBackupHashes
+    ? await db.batch([userQuery, tenantQuery, hashesQuery])
+    : [...(await db.batch([userQuery, tenantQuery])), []];
+  if (!user || !tenant) return undefined;
+  return { user, tenant, unusedBackupHashes: hashes.map((h) => h.codeHash) };
 }
 
 /**

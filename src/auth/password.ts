@@ -6,6 +6,7 @@
 // pepper (a stolen database alone cannot be attacked offline), attempt limits per account and IP,
 // and MFA. The stored format names its parameters so the count can be raised with rehash-on-login.
 import { fromBase64, randomBytes, timingSafeEqual, toBase64 } from "../encoding";
+import { hmacSha256 } from "./hmac";
 
 export const PBKDF2_ITERATIONS = 100_000;
 /** The most the production runtime accepts; a stored hash above it can never verify there. */
@@ -59,8 +60,7 @@ function parseStoredHash(stored: string): { iterations: number; salt: Uint8Array
 async function derive(password: string, pepper: Uint8Array, salt: Uint8Array, iterations: number) {
   // The pepper keys an HMAC of the password; PBKDF2 then stretches that. Without the pepper, a copy
   // of the database gives an attacker nothing to guess against.
-  const pepperKey = await importHmacKey(pepper);
-  const peppered = await crypto.subtle.sign("HMAC", pepperKey, new TextEncoder().encode(password));
+  const peppered = await hmacSha256(pepper, password);
   const material = await crypto.subtle.importKey("raw", peppered, "PBKDF2", false, ["deriveBits"]);
   const bits = await crypto.subtle.deriveBits(
     { name: "PBKDF2", hash: "SHA-256", salt, iterations },
@@ -68,17 +68,6 @@ async function derive(password: string, pepper: Uint8Array, salt: Uint8Array, it
     HASH_BYTES * 8,
   );
   return new Uint8Array(bits);
-}
-
-const hmacKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
-
-function importHmacKey(secret: Uint8Array): Promise<CryptoKey> {
-  let key = hmacKeys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    hmacKeys.set(secret, key);
-  }
-  return key;
 }
 
 /**

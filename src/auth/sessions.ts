@@ -1,6 +1,7 @@
 // Sessions: every token names a row here, so ending a session takes effect on the next request.
-import { and, eq, gt, isNull, ne } from "drizzle-orm";
+import { and, eq, gt, isNull, ne, type SQL } from "drizzle-orm";
 import { now } from "../clock";
+import { insertWhen } from "../db/claims";
 import type { Db } from "../db/client";
 import { type Session, sessions, type Tenant, tenants, type User, users } from "../db/schema";
 import { randomId } from "../encoding";
@@ -35,6 +36,11 @@ export async function prepareSession(
 
 export function insertSession(db: Db, session: IssuedSession) {
   return db.insert(sessions).values(session.row);
+}
+
+/** Inserts the session only when `condition` holds at that point of a batch (see src/db/claims.ts). */
+export function insertSessionWhen(db: Db, session: IssuedSession, condition: SQL) {
+  return insertWhen(db, sessions, [session.row], condition);
 }
 
 export interface Authenticated {
@@ -81,8 +87,11 @@ export function revokeSession(db: Db, sessionId: string) {
     .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
 }
 
-/** Ends every live session of a user, except `keepSessionId` when given (the one making the change). */
-export function revokeUserSessions(db: Db, userId: string, keepSessionId?: string) {
+/**
+ * Ends every live session of a user, except `keepSessionId` when given (the one making the change),
+ * and only when `condition` holds (a guard inside a claim batch).
+ */
+export function revokeUserSessions(db: Db, userId: string, keepSessionId?: string, condition?: SQL) {
   return db
     .update(sessions)
     .set({ revokedAt: now() })
@@ -91,6 +100,7 @@ export function revokeUserSessions(db: Db, userId: string, keepSessionId?: strin
         eq(sessions.userId, userId),
         isNull(sessions.revokedAt),
         keepSessionId ? ne(sessions.id, keepSessionId) : undefined,
+        condition,
       ),
     );
 }

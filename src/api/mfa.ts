@@ -1,0 +1,208 @@
+// The signed-in user's MFA: setup, verify, disable, backup codes, status.
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import {
+  countUnusedBackupCodes,
+  disableMfa,
+  type MfaContext,
+  regenerateBackupCodes,
+  startSetup,
+  verifySetup,
+} from "../auth/mfa";
+import { toPublicUser } from "../auth/users";
+import type { AppEnv } from "../context";
+import { requireAuth } from "../middleware/session";
+import { createRouter } from "./router";
+import { bearerSecurity, errorResponses, User } from "./schemas";
+
+export const mfaRoutes = createRouter();
+
+// Setup and verify also take an enrollment token; every other route needs a full session.
+mfaRoutes.use("/setup", requireAuth(["session", "enrollment"]));
+mfaRoutes.use("/verify", requireAuth(["session", "enrollment"]));
+mfaRoutes.use("/disable", requireAuth());
+mfaRoutes.use("/backup-codes", requireAuth());
+mfaRoutes.use("/status", requireAuth());
+
+function mfaContext(c: Context<AppEnv>): MfaContext {
+  return { env: c.env, db: c.var.db, config: c.var.config, ip: c.var.ip, auth: c.var.auth };
+}
+
+const Code = z.string().max(64).openapi({
+  description: "A current 6-digit TOTP code or an unused 8-digit backup code",
+  example: "123456",
+});
+const CodeRequest = z.object({ code: Code }).strict().openapi("CodeRequest");
+const BackupCodes = z.array(z.string().regex(/^\d{8}$/)).length(10);
+
+mfaRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/setup",
+    summary: "Start enrollment (or a move to a new device, with a current code)",
+    security: bearerSecurity,
+    request: {
+      body: {
+        required: false,
+        content: { "application/json": { schema: z.object({ code: Code.optional() }).strict() } },
+      },
+    },
+    responses: {
+      200: {
+        description: "The new secret, pending until verify",
+        content: {
+          "application/json": {
+            schema: z
+              .object({
+                secret: z.string().openapi({ description: "base32, 160 bits" }),
+                qr_code: z.string().openapi({ description: "data:image/png;base64,… encoding otpauth_uri" }),
+                otpauth_uri: z.string(),
+                backup_codes: BackupCodes,
+              })
+              .openapi("MfaSetup"),
+          },
+        },
+      },
+      ...errorResponses(400, 401, 429, 503),
+    },
+  }),
+  async (c) => {
+    const { code } = c.req.valid("json");
+    const setup = await startSetup(mfaContext(c), code);
+    return c.json(
+      {
+        secret: setup.secret,
+        qr_code: setup.qrCode,
+        otpauth_uri: setup.otpauthUri,
+        backup_codes: setup.backupCodes,
+      },
+      200,
+    );
+  },
+);
+
+mfaRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/verify",
+    summary: "Confirm the pending secret with a code from it and turn MFA on",
+    security: bearerSecurity,
+    request: { body: { required: true, content: { "application/json": { schema: CodeRequest } } } },
+    responses: {
+      200: {
+        description: "MFA is on; with an enrollment token, also a full session",
+        content: {
+          "application/json": {
+            schema: z.object({
+              mfa_enabled: z.literal(true),
+              token: z.string().optional(),
+              expires_at: z.string().optional(),
+              user: User.optional(),
+            }),
+          },
+        },
+      },
+      ...errorResponses(400, 401, 409, 429, 503),
+    },
+  }),
+  async (c) => {
+    const { code } = c.req.valid("json");
+    const { session } = await verifySetup(mfaContext(c), code);
+    if (!session) return c.json({ mfa_enabled: true as const }, 200);
+    return c.json(
+      {
+        mfa_enabled: true as const,
+        token: session.token,
+        expires_at: new Date(session.expiresAt).toISOString(),
+        user: toPublicUser(session.user),
+      },
+      200,
+    );
+  },
+);
+
+mfaRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/disable",
+    summary: "Turn MFA off with a current TOTP or backup code",
+    security: bearerSecurity,
+    request: { body: { required: true, content: { "application/json": { schema: CodeRequest } } } },
+    responses: {
+      200: {
+        description: "MFA is off; the user's other sessions have ended",
+        content: { "application/json": { schema: z.object({ mfa_enabled: z.literal(false) }) } },
+      },
+      ...errorResponses(400, 401, 403, 409, 429, 503),
+    },
+  }),
+  async (c) => {
+    await disableMfa(mfaContext(c), c.req.valid("json").code);
+    return c.json({ mfa_enabled: false as const }, 200);
+  },
+);
+
+mfaRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/backup-codes",
+    summary: "Replace all backup codes, with a current TOTP or backup code",
+    security: bearerSecurity,
+    request: { body: { required: true, content: { "application/json": { schema: CodeRequest } } } },
+    responses: {
+      200: {
+        description: "The new codes, shown this once",
+        content: { "application/json": { schema: z.object({ backup_codes: BackupCodes }) } },
+      },
+      ...errorResponses(400, 401, 409, 429, 503),
+    },
+  }),
+  async (c) => {
+    const codes = await regenerateBackupCodes(mfaContext(c), c.req.valid("json").code);
+    return c.json({ backup_codes: codes }, 200);
+  },
+);
+
+mfaRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/status",
+    summary: "The signed-in user's MFA state",
+    security: bearerSecurity,
+    responses: {
+      200: {
+        description: "MFA state",
+        content: {
+          "application/json": {
+            schema: z
+              .object({
+                mfa_enabled: z.boolean(),
+                enabled_at: z.string().nullable(),
+                backup_codes_remaining: z.number().int(),
+                enforcement: z.object({
+                  required: z.boolean(),
+                  deadline: z.string().optional(),
+                  days_remaining: z.number().int().optional(),
+                }),
+              })
+              .openapi("MfaStatus"),
+          },
+        },
+      },
+      ...errorResponses(401),
+    },
+  }),
+  async (c) => {
+    const { user, tenant } = c.var.auth;
+    const remaining = user.mfaEnabledAt === null ? 0 : await countUnusedBackupCodes(c.var.db, user.id);
+    return c.json(
+      {
+        mfa_enabled: user.mfaEnabledAt !== null,
+        enabled_at: user.mfaEnabledAt === null ? null : new Date(user.mfaEnabledAt).toISOString(),
+        backup_codes_remaining: remaining,
+        enforcement: { required: tenant.mfaRequired },
+      },
+      200,
+    );
+  },
+);

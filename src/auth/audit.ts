@@ -1,0 +1,46 @@
+// The audit trail: one row per change that matters, with who did it, to whom, from where and when.
+import type { SQL } from "drizzle-orm";
+import { now } from "../clock";
+import { insertWhen } from "../db/claims";
+import type { Db } from "../db/client";
+import { auditEvents } from "../db/schema";
+import { randomId } from "../encoding";
+
+export type AuditAction =
+  | "mfa.enabled"
+  | "mfa.disabled"
+  | "mfa.device_changed"
+  | "mfa.backup_code_used"
+  | "mfa.backup_codes_regenerated"
+  | "mfa.reset"
+  | "mfa.lockout"
+  | "settings.updated"
+  | "user.created"
+  | "tenant.created";
+
+export interface AuditEvent {
+  tenantId: string;
+  action: AuditAction;
+  actorId: string | null;
+  targetId: string | null;
+  ip: string | null;
+  details?: Record<string, unknown>;
+}
+
+export type AuditRow = typeof auditEvents.$inferInsert & { id: string };
+
+export function auditRow(event: AuditEvent): AuditRow {
+  return { id: randomId(), at: now(), ...event, details: event.details ?? null };
+}
+
+export function insertAudit(db: Db, event: AuditEvent) {
+  return db.insert(auditEvents).values(auditRow(event));
+}
+
+/**
+ * Inserts the event only when `condition` holds at that point of the batch. The row's fresh id then
+ * marks that this batch's claim won, for the statements after it (see src/db/claims.ts).
+ */
+export function insertAuditWhen(db: Db, row: AuditRow, condition: SQL) {
+  return insertWhen(db, auditEvents, [row], condition);
+}

@@ -1,0 +1,275 @@
+// Self-service MFA: setup, verify, disable, regenerate backup codes, status.
+// Every change proves a fresh second factor first (ASVS 5 7.5.1), counts against the account's MFA
+// attempt budget, and lands in one batch guarded by its claim, so nothing is ever half-written.
+import { and, count, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { now } from "../clock";
+import { anchorExists, claimSucceeded, insertWhen, runClaim, type Statement } from "../db/claims";
+import type { Db } from "../db/client";
+import { backupCodes, type User, users } from "../db/schema";
+import { encodeBase32 } from "../encoding";
+import type { Config } from "../env";
+import { ApiError } from "../errors";
+import { assertAllowed, recordMfaAttempt } from "../limiter/limits";
+import type { Verdict } from "../limiter/policy";
+import { type AuditAction, auditRow, insertAudit, insertAuditWhen } from "./audit";
+import { generateBackupCodes, hashBackupCode } from "./backup-codes";
+import { renderQrPngDataUri } from "./qr";
+import {
+  claimSecondFactor,
+  evaluateSecondFactor,
+  isBackupCodeShape,
+  selectUnusedBackupHashes,
+  type ValidFactor,
+} from "./second-factor";
+import { openSecret, sealSecret } from "./secret-box";
+import { type Authenticated, insertSessionWhen, prepareSession, revokeUserSessions } from "./sessions";
+import { buildOtpauthUri, findTotpStep, generateTotpSecret } from "./totp";
+
+export interface MfaContext {
+  env: Env;
+  db: Db;
+  config: Config;
+  ip: string;
+  auth: Authenticated;
+}
+
+export interface SetupResult {
+  secret: string;
+  otpauthUri: string;
+  qrCode: string;
+  backupCodes: string[];
+}
+
+/**
+ * Starts enrollment: a new secret and backup codes, pending until verify. With MFA already on this
+ * is a move to a new device and needs a current code; the old secret keeps working until then.
+ */
+export async function startSetup(ctx: MfaContext, code: string | undefined): Promise<SetupResult> {
+  const { db, config, auth } = ctx;
+  const user = auth.user;
+  const proof = user.mfaEnabledAt !== null ? await proveSecondFactor(ctx, code) : null;
+
+  const secret = generateTotpSecret();
+  const sealed = await sealSecret(secret, config.totpKeys, user.id);
+  const codes = generateBackupCodes();
+  const hashes = await hashAll(config, user.id, codes);
+
+  // The pending ciphertext is unique (random IV), so its presence marks that this setup was written.
+  const written = sql`exists (select 1 from users where id = ${user.id} and totp_pending_secret = ${sealed})`;
+  const setPending = db
+    .update(users)
+    .set({ totpPendingSecret: sealed })
+    .where(and(eq(users.id, user.id), proof ? claimSucceeded : undefined));
+  const rest: Statement[] = [
+    db
+      .delete(backupCodes)
+      .where(and(eq(backupCodes.userId, user.id), eq(backupCodes.status, "pending"), written)),
+    insertBackupCodesWhen(db, user.id, hashes, "pending", written),
+    ...(proof ? backupUseAudit(ctx, proof, written) : []),
+  ];
+  if (proof) {
+    if (!(await runClaim(db, proof.claim, [setPending, ...rest]))) throw new ApiError("invalid_mfa_code");
+  } else {
+    await db.batch([setPending, ...rest]);
+  }
+
+  const issuer = `${config.productName} (${auth.tenant.name})`;
+  const otpauthUri = buildOtpauthUri({ issuer, accountName: user.username, secret });
+  return {
+    secret: encodeBase32(secret),
+    otpauthUri,
+    qrCode: await renderQrPngDataUri(otpauthUri),
+    backupCodes: codes,
+  };
+}
+
+export interface VerifyResult {
+  /** A full session, when verify was called with an enrollment token. */
+  session?: { token: string; expiresAt: number; user: User };
+}
+
+/**
+ * Checks a code against the pending secret and makes it the active one, with its backup codes.
+ * Other sessions end: they were opened with less than the factor now in force.
+ */
+export async function verifySetup(ctx: MfaContext, code: string): Promise<VerifyResult> {
+  const { db, config, auth } = ctx;
+  const user = auth.user;
+  const pending = user.totpPendingSecret;
+  if (!pending) throw new ApiError("no_pending_setup");
+
+  const secret = await openSecret(pending, config.totpKeys, user.id);
+  // A secret never used before: any step in the window will do (-1), once.
+  const step = await findTotpStep(secret, code, now(), -1);
+  await countMfaAttempt(ctx, step !== null);
+  if (step === null) throw new ApiError("invalid_mfa_code");
+
+  const action: AuditAction = user.mfaEnabledAt === null ? "mfa.enabled" : "mfa.device_changed";
+  const audit = auditRow({
+    tenantId: user.tenantId,
+    action,
+    actorId: user.id,
+    targetId: user.id,
+    ip: ctx.ip,
+  });
+  const won = anchorExists("audit_events", audit.id);
+  const enrolling = auth.session.kind === "enrollment";
+  const session = enrolling ? await prepareSession("session", user, config.sessionSigningKey) : null;
+
+  // The claim: the pending secret this request checked is still the pending one.
+  const activate = db
+    .update(users)
+    .set({ totpSecret: pending, totpPendingSecret: null, totpLastStep: step, mfaEnabledAt: now() })
+    .where(and(eq(users.id, user.id), eq(users.totpPendingSecret, pending)));
+  const guarded: Statement[] = [
+    insertAuditWhen(db, audit, claimSucceeded),
+    db.delete(backupCodes).where(and(eq(backupCodes.userId, user.id), eq(backupCodes.status, "active"), won)),
+    db
+      .update(backupCodes)
+      .set({ status: "active" })
+      .where(and(eq(backupCodes.userId, user.id), eq(backupCodes.status, "pending"), won)),
+    revokeUserSessions(db, user.id, enrolling ? undefined : auth.session.id, won),
+    ...(session ? [insertSessionWhen(db, session, won)] : []),
+  ];
+  if (!(await runClaim(db, activate, guarded))) throw new ApiError("invalid_mfa_code");
+  if (!session) return {};
+  const enabled = { ...user, totpSecret: pending, totpPendingSecret: null, mfaEnabledAt: now() };
+  return { session: { token: session.token, expiresAt: session.expiresAt, user: enabled } };
+}
+
+/** Turns MFA off after a current code; refused while the tenant requires MFA. Other sessions end. */
+export async function disableMfa(ctx: MfaContext, code: string): Promise<void> {
+  const { db, auth } = ctx;
+  const user = auth.user;
+  if (auth.tenant.mfaRequired) throw new ApiError("mfa_enforced");
+  if (user.mfaEnabledAt === null) throw new ApiError("mfa_not_enabled");
+  const proof = await proveSecondFactor(ctx, code);
+
+  const audit = auditRow({
+    tenantId: user.tenantId,
+    action: "mfa.disabled",
+    actorId: user.id,
+    targetId: user.id,
+    ip: ctx.ip,
+  });
+  const won = anchorExists("audit_events", audit.id);
+  const guarded: Statement[] = [
+    insertAuditWhen(db, audit, claimSucceeded),
+    db
+      .update(users)
+      .set({ mfaEnabledAt: null, totpSecret: null, totpPendingSecret: null })
+      .where(and(eq(users.id, user.id), won)),
+    db.delete(backupCodes).where(and(eq(backupCodes.userId, user.id), won)),
+    revokeUserSessions(db, user.id, auth.session.id, won),
+    ...backupUseAudit(ctx, proof, won),
+  ];
+  if (!(await runClaim(db, proof.claim, guarded))) throw new ApiError("invalid_mfa_code");
+}
+
+/** Replaces every backup code after a current code; the old ones stop working at once. */
+export async function regenerateBackupCodes(ctx: MfaContext, code: string): Promise<string[]> {
+  const { db, config, auth } = ctx;
+  const user = auth.user;
+  if (user.mfaEnabledAt === null) throw new ApiError("mfa_not_enabled");
+  const proof = await proveSecondFactor(ctx, code);
+  const codes = generateBackupCodes();
+  const hashes = await hashAll(config, user.id, codes);
+
+  const audit = auditRow({
+    tenantId: user.tenantId,
+    action: "mfa.backup_codes_regenerated",
+    actorId: user.id,
+    targetId: user.id,
+    ip: ctx.ip,
+  });
+  const won = anchorExists("audit_events", audit.id);
+  const guarded: Statement[] = [
+    insertAuditWhen(db, audit, claimSucceeded),
+    ...backupUseAudit(ctx, proof, won),
+    db.delete(backupCodes).where(and(eq(backupCodes.userId, user.id), eq(backupCodes.status, "active"), won)),
+    insertBackupCodesWhen(db, user.id, hashes, "active", won),
+  ];
+  if (!(await runClaim(db, proof.claim, guarded))) throw new ApiError("invalid_mfa_code");
+  return codes;
+}
+
+export async function countUnusedBackupCodes(db: Db, userId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(backupCodes)
+    .where(and(eq(backupCodes.userId, userId), eq(backupCodes.status, "active"), isNull(backupCodes.usedAt)));
+  return row?.n ?? 0;
+}
+
+interface Proof {
+  factor: ValidFactor;
+  claim: Statement;
+}
+
+/** Evaluates a current TOTP or backup code against the attempt budget; throws unless it is good. */
+async function proveSecondFactor(ctx: MfaContext, code: string | undefined): Promise<Proof> {
+  const user = ctx.auth.user;
+  const hashes = isBackupCodeShape(code)
+    ? (await selectUnusedBackupHashes(ctx.db, user.id)).map((row) => row.codeHash)
+    : [];
+  const factor =
+    code === undefined
+      ? { kind: "invalid" as const }
+      : await evaluateSecondFactor(user, code, hashes, ctx.config);
+  await countMfaAttempt(ctx, factor.kind !== "invalid");
+  if (factor.kind === "invalid") throw new ApiError("invalid_mfa_code");
+  return { factor, claim: claimSecondFactor(ctx.db, user, factor) };
+}
+
+async function countMfaAttempt(ctx: MfaContext, ok: boolean): Promise<void> {
+  const user = ctx.auth.user;
+  const verdict = await recordMfaAttempt(ctx.env, user.tenantId, user.usernameKey, ok);
+  await auditLockout(ctx.db, verdict, user, ctx.ip);
+  assertAllowed(verdict);
+}
+
+/** The attempt that locked an account leaves a trace in the audit trail. */
+export async function auditLockout(
+  db: Db,
+  verdict: Verdict,
+  user: User | undefined,
+  ip: string,
+): Promise<void> {
+  if (!verdict.allowed || !verdict.lockedNow || !user) return;
+  await insertAudit(db, {
+    tenantId: user.tenantId,
+    action: "mfa.lockout",
+    actorId: null,
+    targetId: user.id,
+    ip,
+  });
+}
+
+function backupUseAudit(ctx: MfaContext, proof: Proof, condition: SQL): Statement[] {
+  if (proof.factor.kind !== "backup") return [];
+  const user = ctx.auth.user;
+  const row = auditRow({
+    tenantId: user.tenantId,
+    action: "mfa.backup_code_used",
+    actorId: user.id,
+    targetId: user.id,
+    ip: ctx.ip,
+    details: { remaining: proof.factor.remaining },
+  });
+  return [insertAuditWhen(ctx.db, row, condition)];
+}
+
+function hashAll(config: Config, userId: string, codes: string[]): Promise<string[]> {
+  return Promise.all(codes.map((code) => hashBackupCode(config.backupCodePepper, userId, code)));
+}
+
+function insertBackupCodesWhen(
+  db: Db,
+  userId: string,
+  hashes: string[],
+  status: "pending" | "active",
+  condition: SQL,
+) {
+  const rows = hashes.map((codeHash) => ({ userId, codeHash, status }));
+  return insertWhen(db, backupCodes, rows, condition);
+}
