@@ -2,8 +2,9 @@ import { env } from "cloudflare:workers";
 import { decode } from "fast-png";
 import jsQR from "jsqr";
 import { describe, expect, it } from "vitest";
+import { insertSession, prepareSession } from "../../src/auth/sessions";
 import { fromBase64 } from "../../src/encoding";
-import { addUser, createTenant } from "../helpers/factory";
+import { addUser, config, createTenant, db } from "../helpers/factory";
 import { call, expectError, login, sessionToken } from "../helpers/http";
 import { enrollMfa, nextStep, totpCode } from "../helpers/totp";
 
@@ -292,5 +293,42 @@ describe("audit", () => {
     }
     expect(results.slice(1).every((r) => r.ip === "203.0.113.9")).toBe(true);
     expect(JSON.parse(String(results[1]?.details))).toEqual({ remaining: 9 });
+  });
+});
+
+describe("enrollment token", () => {
+  it("opens setup and verify only, and verify turns it into a full session", async () => {
+    const user = await newUser();
+    const enrollment = await prepareSession("enrollment", user.user, config.sessionSigningKey);
+    await insertSession(db, enrollment);
+    const token = enrollment.token;
+    for (const [method, path] of [
+      ["GET", "/api/v1/auth/me"],
+      ["GET", "/api/v1/mfa/status"],
+      ["POST", "/api/v1/mfa/disable"],
+      ["POST", "/api/v1/mfa/backup-codes"],
+      ["GET", `/api/v1/tenants/${user.tenantId}/users`],
+    ] as const) {
+      expectError(
+        await call(method, path, { token, body: method === "POST" ? { code: "123456" } : undefined }),
+        401,
+        "unauthorized",
+      );
+    }
+    const setup = await call("POST", setupPath, { token });
+    expect(setup.status).toBe(200);
+    const verify = await call("POST", verifyPath, {
+      token,
+      body: { code: await totpCode(setup.json.secret) },
+    });
+    expect(verify.status).toBe(200);
+    expect(verify.json).toMatchObject({
+      mfa_enabled: true,
+      token: expect.any(String),
+      user: { id: user.user.id, mfa_enabled: true },
+    });
+    expect((await call("GET", "/api/v1/auth/me", { token: verify.json.token })).status).toBe(200);
+    // The enrollment token is spent.
+    expectError(await call("POST", setupPath, { token }), 401, "unauthorized");
   });
 });
