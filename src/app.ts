@@ -6,6 +6,7 @@ import { HTTPException } from "hono/http-exception";
 import { authRoutes } from "./api/auth";
 import { healthRoutes } from "./api/health";
 import { mfaRoutes } from "./api/mfa";
+import { tenantRoutes } from "./api/tenants";
 import { userRoutes } from "./api/users";
 import type { AppEnv } from "./context";
 import { openDb } from "./db/client";
@@ -42,6 +43,7 @@ api.route("/", healthRoutes);
 api.route("/auth", authRoutes);
 api.route("/mfa", mfaRoutes);
 api.route("/tenants", userRoutes);
+api.route("/tenants", tenantRoutes);
 
 api.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
 api.doc31("/openapi.json", (c) => ({

@@ -1,7 +1,9 @@
-// What every request carries through the Hono app.
+// What every request carries through the Hono app, and the context the domain functions get from it.
+import type { Context } from "hono";
 import type { Authenticated } from "./auth/sessions";
 import type { Db } from "./db/client";
 import type { Config } from "./env";
+import { type EmailJob, enqueue } from "./reminders/jobs";
 
 export interface AppEnv {
   Bindings: Env;
@@ -12,5 +14,33 @@ export interface AppEnv {
     auth: Authenticated;
     /** How the session arrived: the UI's cookie needs the Origin check, a bearer token does not. */
     authVia: "bearer" | "cookie";
+  };
+}
+
+export interface RequestContext {
+  env: Env;
+  db: Db;
+  config: Config;
+  ip: string;
+  /** Queues an email after the response; a failure to queue is logged and never fails the request. */
+  notify: (job: EmailJob) => void;
+}
+
+export function requestContext(c: Context<AppEnv>): RequestContext {
+  return {
+    env: c.env,
+    db: c.var.db,
+    config: c.var.config,
+    ip: c.var.ip,
+    notify: (job) => {
+      const sending = enqueue(c.env, [job]).catch((error) =>
+        console.error(`could not queue a ${job.kind} email`, error),
+      );
+      try {
+        c.executionCtx.waitUntil(sending);
+      } catch {
+        // No execution context (a direct app.fetch in tests): the promise runs on its own.
+      }
+    },
   };
 }

@@ -10,6 +10,7 @@ export const ERRORS = {
   invalid_mfa_code: [401, "Invalid MFA code"],
   forbidden: [403, "You are not allowed to do this"],
   mfa_enforced: [403, "Your organisation requires MFA; move to a new device instead of disabling it"],
+  mfa_enrollment_required: [403, "Your organisation requires MFA: set it up to continue"],
   not_found: [404, "Not found"],
   method_not_allowed: [405, "Method not allowed"],
   username_taken: [409, "That username is already taken in this tenant"],

@@ -1,8 +1,20 @@
-// The Worker: HTTP through the Hono app; the attempt counter's Durable Object class.
+// The Worker: HTTP through the Hono app, the daily reminder cron, the email queue consumer, and the
+// attempt counter's Durable Object class.
 import { app } from "./app";
+import { openDb } from "./db/client";
+import { loadConfig } from "./env";
+import { handleQueueBatch } from "./reminders/consumer";
+import type { QueueJob } from "./reminders/jobs";
+import { planMilestoneReminders } from "./reminders/plan";
 
 export { AttemptCounter } from "./limiter/attempt-counter";
 
 export default {
   fetch: app.fetch,
-} satisfies ExportedHandler<Env>;
+  async scheduled(_controller, env) {
+    loadConfig(env); // refuse to run without the secrets, as fetch does
+    const tenants = await planMilestoneReminders(env, openDb(env.DB));
+    console.log(`reminder planning queued for ${tenants} tenant(s)`);
+  },
+  queue: handleQueueBatch,
+} satisfies ExportedHandler<Env, QueueJob>;

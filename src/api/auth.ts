@@ -1,11 +1,14 @@
 // POST /auth/login, POST /auth/logout, GET /auth/me.
 import { createRoute, z } from "@hono/zod-openapi";
+import { enforcementFor, enrollmentNotice } from "../auth/enforcement";
 import { signIn } from "../auth/login";
 import { revokeSession } from "../auth/sessions";
 import { toPublicUser } from "../auth/users";
+import { now } from "../clock";
+import { requestContext } from "../context";
 import { requireAuth } from "../middleware/session";
 import { createRouter } from "./router";
-import { bearerSecurity, errorResponses, TenantId, User } from "./schemas";
+import { bearerSecurity, EnrollmentNotice, errorResponses, TenantId, User } from "./schemas";
 
 export const authRoutes = createRouter();
 
@@ -23,10 +26,22 @@ const LoginRequest = z
   .openapi("LoginRequest");
 
 const SessionResponse = z
-  .object({ token: z.string(), expires_at: z.string().openapi({ format: "date-time" }), user: User })
+  .object({
+    token: z.string(),
+    expires_at: z.string().openapi({ format: "date-time" }),
+    user: User,
+    mfa_enrollment: EnrollmentNotice.optional(),
+  })
   .openapi("Session");
 
 const MfaRequiredResponse = z.object({ mfa_required: z.literal(true), user: User }).openapi("MfaRequired");
+
+const EnrollmentRequiredResponse = z
+  .object({ mfa_enrollment_required: z.literal(true), enrollment_token: z.string(), user: User })
+  .openapi("EnrollmentRequired", {
+    description:
+      "The tenant requires MFA now: the token opens only POST /mfa/setup and /mfa/verify (15 minutes)",
+  });
 
 authRoutes.openapi(
   createRoute({
@@ -37,28 +52,38 @@ authRoutes.openapi(
     responses: {
       200: {
         description: "A session, or a request for the second factor",
-        content: { "application/json": { schema: z.union([SessionResponse, MfaRequiredResponse]) } },
+        content: {
+          "application/json": {
+            schema: z.union([SessionResponse, MfaRequiredResponse, EnrollmentRequiredResponse]),
+          },
+        },
       },
       ...errorResponses(400, 401, 429, 503),
     },
   }),
   async (c) => {
     const body = c.req.valid("json");
-    const result = await signIn(
-      { env: c.env, db: c.var.db, config: c.var.config, ip: c.var.ip },
-      { tenantId: body.tenant_id, username: body.username, password: body.password, mfaCode: body.mfa_code },
-    );
-    if (result.kind === "mfa_required") {
-      return c.json({ mfa_required: true as const, user: toPublicUser(result.user) }, 200);
+    const result = await signIn(requestContext(c), {
+      tenantId: body.tenant_id,
+      username: body.username,
+      password: body.password,
+      mfaCode: body.mfa_code,
+    });
+    const user = toPublicUser(result.user);
+    switch (result.kind) {
+      case "mfa_required":
+        return c.json({ mfa_required: true as const, user }, 200);
+      case "enrollment_required":
+        return c.json(
+          { mfa_enrollment_required: true as const, enrollment_token: result.enrollmentToken, user },
+          200,
+        );
+      case "session": {
+        const notice = enrollmentNotice(result.enforcement);
+        const session = { token: result.token, expires_at: new Date(result.expiresAt).toISOString(), user };
+        return c.json(notice ? { ...session, mfa_enrollment: notice } : session, 200);
+      }
     }
-    return c.json(
-      {
-        token: result.token,
-        expires_at: new Date(result.expiresAt).toISOString(),
-        user: toPublicUser(result.user),
-      },
-      200,
-    );
   },
 );
 
@@ -85,9 +110,20 @@ authRoutes.openapi(
     summary: "The signed-in user",
     security: bearerSecurity,
     responses: {
-      200: { description: "The user", content: { "application/json": { schema: z.object({ user: User }) } } },
+      200: {
+        description: "The user, and the grace countdown while MFA enrollment is due",
+        content: {
+          "application/json": {
+            schema: z.object({ user: User, mfa_enrollment: EnrollmentNotice.optional() }),
+          },
+        },
+      },
       ...errorResponses(401),
     },
   }),
-  (c) => c.json({ user: toPublicUser(c.var.auth.user) }, 200),
+  (c) => {
+    const { user, tenant } = c.var.auth;
+    const notice = enrollmentNotice(enforcementFor(tenant, user, now()));
+    return c.json({ user: toPublicUser(user), ...(notice ? { mfa_enrollment: notice } : {}) }, 200);
+  },
 );

@@ -1,6 +1,7 @@
 // The signed-in user's MFA: setup, verify, disable, backup codes, status.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { enforcementFor } from "../auth/enforcement";
 import {
   countUnusedBackupCodes,
   disableMfa,
@@ -10,7 +11,8 @@ import {
   verifySetup,
 } from "../auth/mfa";
 import { toPublicUser } from "../auth/users";
-import type { AppEnv } from "../context";
+import { now } from "../clock";
+import { type AppEnv, requestContext } from "../context";
 import { requireAuth } from "../middleware/session";
 import { createRouter } from "./router";
 import { bearerSecurity, errorResponses, User } from "./schemas";
@@ -25,7 +27,7 @@ mfaRoutes.use("/backup-codes", requireAuth());
 mfaRoutes.use("/status", requireAuth());
 
 function mfaContext(c: Context<AppEnv>): MfaContext {
-  return { env: c.env, db: c.var.db, config: c.var.config, ip: c.var.ip, auth: c.var.auth };
+  return { ...requestContext(c), auth: c.var.auth };
 }
 
 const Code = z.string().max(64).openapi({
@@ -195,12 +197,24 @@ mfaRoutes.openapi(
   async (c) => {
     const { user, tenant } = c.var.auth;
     const remaining = user.mfaEnabledAt === null ? 0 : await countUnusedBackupCodes(c.var.db, user.id);
+    const enforcement = enforcementFor(tenant, user, now());
     return c.json(
       {
         mfa_enabled: user.mfaEnabledAt !== null,
         enabled_at: user.mfaEnabledAt === null ? null : new Date(user.mfaEnabledAt).toISOString(),
         backup_codes_remaining: remaining,
-        enforcement: { required: tenant.mfaRequired },
+        enforcement: {
+          required: tenant.mfaRequired,
+          ...(enforcement.kind === "grace"
+            ? {
+                deadline: new Date(enforcement.deadline).toISOString(),
+                days_remaining: enforcement.daysRemaining,
+              }
+            : {}),
+          ...(enforcement.kind === "blocked"
+            ? { deadline: new Date(enforcement.since).toISOString(), days_remaining: 0 }
+            : {}),
+        },
       },
       200,
     );

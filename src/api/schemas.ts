@@ -8,6 +8,10 @@ export const TenantId = z
   .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, "must be a slug: lowercase letters, digits and dashes, 2 to 63 long")
   .openapi({ example: "demo" });
 
+export const TenantParams = z.object({
+  tenantID: TenantId.openapi({ param: { name: "tenantID", in: "path" } }),
+});
+
 export const Username = z
   .string()
   .trim()
@@ -33,6 +37,14 @@ export const User = z
     mfa_enabled: z.boolean(),
   })
   .openapi("User");
+
+export const EnrollmentNotice = z
+  .object({
+    required: z.literal(true),
+    deadline: z.string().openapi({ format: "date-time" }),
+    days_remaining: z.number().int(),
+  })
+  .openapi("EnrollmentNotice", { description: "The tenant requires MFA; the user is in the grace period" });
 
 export const ErrorResponse = z
   .object({

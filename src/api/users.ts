@@ -1,7 +1,7 @@
 // Tenant admins manage their users: GET and POST /tenants/{tenantID}/users.
 import { createRoute, z } from "@hono/zod-openapi";
 import { createUser, listUsers, toPublicUser } from "../auth/users";
-import { requireAuth, requireTenantAdmin } from "../middleware/session";
+import { tenantAdminOnly } from "../middleware/session";
 import { createRouter } from "./router";
 import {
   bearerSecurity,
@@ -11,16 +11,12 @@ import {
   NewPassword,
   PageLimit,
   Role,
-  TenantId,
+  TenantParams,
   User,
   Username,
 } from "./schemas";
 
 export const userRoutes = createRouter();
-
-userRoutes.use("/:tenantID/*", requireAuth(), requireTenantAdmin);
-
-const TenantParams = z.object({ tenantID: TenantId.openapi({ param: { name: "tenantID", in: "path" } }) });
 
 const CreateUserRequest = z
   .object({
@@ -38,6 +34,7 @@ userRoutes.openapi(
     path: "/{tenantID}/users",
     summary: "Create a user in the tenant",
     security: bearerSecurity,
+    middleware: tenantAdminOnly,
     request: {
       params: TenantParams,
       body: { required: true, content: { "application/json": { schema: CreateUserRequest } } },
@@ -61,6 +58,7 @@ userRoutes.openapi(
     path: "/{tenantID}/users",
     summary: "List the tenant's users, a page at a time",
     security: bearerSecurity,
+    middleware: tenantAdminOnly,
     request: {
       params: TenantParams,
       query: z.object({ limit: PageLimit, cursor: Cursor, mfa: z.enum(["enabled", "disabled"]).optional() }),

@@ -1,5 +1,5 @@
 // The audit trail: one row per change that matters, with who did it, to whom, from where and when.
-import type { SQL } from "drizzle-orm";
+import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
 import { now } from "../clock";
 import { insertWhen } from "../db/claims";
 import type { Db } from "../db/client";
@@ -16,7 +16,9 @@ export type AuditAction =
   | "mfa.lockout"
   | "settings.updated"
   | "user.created"
-  | "tenant.created";
+  | "tenant.created"
+  | "reminders.sent"
+  | "email.failed";
 
 export interface AuditEvent {
   tenantId: string;
@@ -43,4 +45,36 @@ export function insertAudit(db: Db, event: AuditEvent) {
  */
 export function insertAuditWhen(db: Db, row: AuditRow, condition: SQL) {
   return insertWhen(db, auditEvents, [row], condition);
+}
+
+/** A page of a tenant's events, newest first; the cursor is the last event's "at:id". */
+export async function listAuditEvents(
+  db: Db,
+  tenantId: string,
+  page: { limit: number; cursor?: string | undefined },
+) {
+  const [at, id] = parseAuditCursor(page.cursor);
+  const rows = await db
+    .select()
+    .from(auditEvents)
+    .where(
+      and(
+        eq(auditEvents.tenantId, tenantId),
+        at === undefined
+          ? undefined
+          : or(lt(auditEvents.at, at), and(eq(auditEvents.at, at), lt(auditEvents.id, id ?? ""))),
+      ),
+    )
+    .orderBy(desc(auditEvents.at), desc(auditEvents.id))
+    .limit(page.limit + 1);
+  const more = rows.length > page.limit;
+  const events = more ? rows.slice(0, page.limit) : rows;
+  const last = events.at(-1);
+  return { events, nextCursor: more && last ? `${last.at}:${last.id}` : null };
+}
+
+function parseAuditCursor(cursor: string | undefined): [number | undefined, string | undefined] {
+  const match = cursor?.match(/^(\d{1,16}):(.+)$/);
+  if (!match) return [undefined, undefined];
+  return [Number(match[1]), match[2]];
 }

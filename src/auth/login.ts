@@ -1,13 +1,16 @@
 // Sign-in: one read, one password hash, the attempt counters, and one write batch.
 import { and, eq, isNull } from "drizzle-orm";
+import { now } from "../clock";
+import type { RequestContext } from "../context";
 import { anchorExists, claimSucceeded, runClaim, type Statement } from "../db/claims";
 import type { Db } from "../db/client";
 import { backupCodes, type Tenant, tenants, type User, users } from "../db/schema";
-import type { Config } from "../env";
 import { ApiError } from "../errors";
 import { assertAllowed, recordLoginAttempt } from "../limiter/limits";
 import type { Outcome } from "../limiter/policy";
+import { recipientOf } from "../reminders/jobs";
 import { auditRow, insertAuditWhen } from "./audit";
+import { type Enforcement, enforcementFor } from "./enforcement";
 import { auditLockout } from "./mfa";
 import { DUMMY_PASSWORD_HASH, InvalidPasswordHashError, verifyPasswordHash } from "./password";
 import {
@@ -26,16 +29,12 @@ export interface LoginInput {
   mfaCode?: string | undefined;
 }
 
-export interface LoginContext {
-  env: Env;
-  db: Db;
-  config: Config;
-  ip: string;
-}
+export type LoginContext = RequestContext;
 
 export type LoginResult =
-  | { kind: "session"; token: string; expiresAt: number; user: User }
-  | { kind: "mfa_required"; user: User };
+  | { kind: "session"; token: string; expiresAt: number; user: User; enforcement: Enforcement }
+  | { kind: "mfa_required"; user: User }
+  | { kind: "enrollment_required"; enrollmentToken: string; user: User };
 
 export async function signIn(ctx: LoginContext, input: LoginInput): Promise<LoginResult> {
   const usernameKey = normalizeUsername(input.username);
@@ -65,8 +64,8 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
   });
   await auditLockout(ctx.db, verdict, user, ctx.ip);
   assertAllowed(verdict);
-  if (!user) throw new ApiError("invalid_credentials");
-  if (!mfaEnabled) return issueSession(ctx, user);
+  if (!user || !account) throw new ApiError("invalid_credentials");
+  if (!mfaEnabled) return issueSession(ctx, user, account.tenant);
   if (!factor) return { kind: "mfa_required", user };
   if (factor.kind === "invalid") throw new ApiError("invalid_mfa_code");
 
@@ -87,13 +86,35 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
   if (!(await runClaim(ctx.db, claimSecondFactor(ctx.db, user, factor), guarded))) {
     throw new ApiError("invalid_mfa_code");
   }
-  return { kind: "session", token: session.token, expiresAt: session.expiresAt, user };
+  if (factor.kind === "backup") {
+    ctx.notify({
+      kind: "security",
+      event: "backup_code_used",
+      at: now(),
+      remaining: factor.remaining,
+      ...recipientOf(user, account.tenant.name),
+    });
+  }
+  return {
+    kind: "session",
+    token: session.token,
+    expiresAt: session.expiresAt,
+    user,
+    enforcement: { kind: "none" },
+  };
 }
 
-async function issueSession(ctx: LoginContext, user: User): Promise<LoginResult> {
-  const session = await prepareSession("session", user, ctx.config.sessionSigningKey);
+/**
+ * A user without MFA: a session, with the grace countdown while the tenant's grace period runs; once
+ * enrollment is due, no session at all, only an enrollment token good for setup and verify.
+ */
+async function issueSession(ctx: LoginContext, user: User, tenant: Tenant): Promise<LoginResult> {
+  const enforcement = enforcementFor(tenant, user, now());
+  const kind = enforcement.kind === "blocked" ? "enrollment" : "session";
+  const session = await prepareSession(kind, user, ctx.config.sessionSigningKey);
   await insertSession(ctx.db, session);
-  return { kind: "session", token: session.token, expiresAt: session.expiresAt, user };
+  if (kind === "enrollment") return { kind: "enrollment_required", enrollmentToken: session.token, user };
+  return { kind: "session", token: session.token, expiresAt: session.expiresAt, user, enforcement };
 }
 
 interface Account {

@@ -3,6 +3,7 @@
 // attempt budget, and lands in one batch guarded by its claim, so nothing is ever half-written.
 import { and, count, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { now } from "../clock";
+import type { RequestContext } from "../context";
 import { anchorExists, claimSucceeded, insertWhen, runClaim, type Statement } from "../db/claims";
 import type { Db } from "../db/client";
 import { backupCodes, type User, users } from "../db/schema";
@@ -11,6 +12,7 @@ import type { Config } from "../env";
 import { ApiError } from "../errors";
 import { assertAllowed, recordMfaAttempt } from "../limiter/limits";
 import type { Verdict } from "../limiter/policy";
+import { recipientOf, type SecurityEvent } from "../reminders/jobs";
 import { type AuditAction, auditRow, insertAudit, insertAuditWhen } from "./audit";
 import { generateBackupCodes, hashBackupCode } from "./backup-codes";
 import { renderQrPngDataUri } from "./qr";
@@ -25,11 +27,7 @@ import { openSecret, sealSecret } from "./secret-box";
 import { type Authenticated, insertSessionWhen, prepareSession, revokeUserSessions } from "./sessions";
 import { buildOtpauthUri, findTotpStep, generateTotpSecret } from "./totp";
 
-export interface MfaContext {
-  env: Env;
-  db: Db;
-  config: Config;
-  ip: string;
+export interface MfaContext extends RequestContext {
   auth: Authenticated;
 }
 
@@ -69,6 +67,7 @@ export async function startSetup(ctx: MfaContext, code: string | undefined): Pro
   ];
   if (proof) {
     if (!(await runClaim(db, proof.claim, [setPending, ...rest]))) throw new ApiError("invalid_mfa_code");
+    notifyBackupUse(ctx, proof);
   } else {
     await db.batch([setPending, ...rest]);
   }
@@ -132,6 +131,7 @@ export async function verifySetup(ctx: MfaContext, code: string): Promise<Verify
     ...(session ? [insertSessionWhen(db, session, won)] : []),
   ];
   if (!(await runClaim(db, activate, guarded))) throw new ApiError("invalid_mfa_code");
+  if (action === "mfa.device_changed") notifyUser(ctx, "device_changed");
   if (!session) return {};
   const enabled = { ...user, totpSecret: pending, totpPendingSecret: null, mfaEnabledAt: now() };
   return { session: { token: session.token, expiresAt: session.expiresAt, user: enabled } };
@@ -164,6 +164,8 @@ export async function disableMfa(ctx: MfaContext, code: string): Promise<void> {
     ...backupUseAudit(ctx, proof, won),
   ];
   if (!(await runClaim(db, proof.claim, guarded))) throw new ApiError("invalid_mfa_code");
+  notifyUser(ctx, "mfa_disabled");
+  notifyBackupUse(ctx, proof);
 }
 
 /** Replaces every backup code after a current code; the old ones stop working at once. */
@@ -190,6 +192,7 @@ export async function regenerateBackupCodes(ctx: MfaContext, code: string): Prom
     insertBackupCodesWhen(db, user.id, hashes, "active", won),
   ];
   if (!(await runClaim(db, proof.claim, guarded))) throw new ApiError("invalid_mfa_code");
+  notifyBackupUse(ctx, proof);
   return codes;
 }
 
@@ -257,6 +260,21 @@ function backupUseAudit(ctx: MfaContext, proof: Proof, condition: SQL): Statemen
     details: { remaining: proof.factor.remaining },
   });
   return [insertAuditWhen(ctx.db, row, condition)];
+}
+
+function notifyUser(ctx: MfaContext, event: SecurityEvent, remaining?: number): void {
+  const { user, tenant } = ctx.auth;
+  ctx.notify({
+    kind: "security",
+    event,
+    at: now(),
+    ...(remaining === undefined ? {} : { remaining }),
+    ...recipientOf(user, tenant.name),
+  });
+}
+
+function notifyBackupUse(ctx: MfaContext, proof: Proof): void {
+  if (proof.factor.kind === "backup") notifyUser(ctx, "backup_code_used", proof.factor.remaining);
 }
 
 function hashAll(config: Config, userId: string, codes: string[]): Promise<string[]> {

@@ -11,6 +11,9 @@ export const tenants = sqliteTable("tenants", {
   // When the current period of enforcement began; null while MFA is not required.
   mfaEnforcedSince: integer("mfa_enforced_since"),
   createdAt: integer("created_at").notNull(),
+  // Kept exact by triggers on users (migrations/0002), so the dashboard never counts 100,000 rows.
+  userCount: integer("user_count").notNull().default(0),
+  enrolledCount: integer("enrolled_count").notNull().default(0),
 });
 
 export const users = sqliteTable(
@@ -34,6 +37,8 @@ export const users = sqliteTable(
     totpPendingSecret: text("totp_pending_secret"),
     // Highest TOTP time step accepted so far; a code is accepted only for a strictly later step.
     totpLastStep: integer("totp_last_step").notNull().default(0),
+    // When an admin last removed the user's MFA: a reset during enforcement never reopens a grace period.
+    mfaResetAt: integer("mfa_reset_at"),
   },
   (t) => [
     uniqueIndex("users_tenant_username").on(t.tenantId, t.usernameKey),
@@ -88,6 +93,21 @@ export const auditEvents = sqliteTable(
     details: text("details", { mode: "json" }).$type<Record<string, unknown>>(),
   },
   (t) => [index("audit_tenant_at").on(t.tenantId, t.at, t.id)],
+);
+
+// One row per reminder email planned: a user gets each milestone before a deadline at most once,
+// however often the cron runs.
+export const remindersSent = sqliteTable(
+  "reminders_sent",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    deadline: integer("deadline").notNull(),
+    milestone: integer("milestone").notNull(), // days before the deadline: 7, 3, 1 or 0
+    sentAt: integer("sent_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.deadline, t.milestone] })],
 );
 
 export type Tenant = typeof tenants.$inferSelect;

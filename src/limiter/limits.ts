@@ -55,6 +55,16 @@ export async function recordMfaAttempt(env: Env, tenantId: string, usernameKey: 
   return verdict;
 }
 
+/** Counts one "send reminders" click against the tenant's budget. */
+export async function recordTenantReminder(env: Env, tenantId: string): Promise<Verdict> {
+  const [verdict] = await callCounters([
+    env.ATTEMPTS.getByName(`tenant:${tenantId}`).attempt([
+      { bucket: "reminders", policy: "reminders", outcome: "failure" },
+    ]),
+  ]);
+  return verdict;
+}
+
 /** Clears an account's counters (an admin's MFA reset). */
 export async function resetAccountCounters(env: Env, tenantId: string, usernameKey: string) {
   await callCounters([accountCounter(env, tenantId, usernameKey).reset()]);

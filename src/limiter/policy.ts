@@ -18,6 +18,13 @@ export const POLICIES = {
   password: { limit: 10, windowMs: 15 * MINUTE, baseLockMs: 15 * MINUTE, maxLockMs: 24 * 60 * MINUTE },
   // Wrong passwords from one address across all accounts: room for an office behind one NAT.
   address: { limit: 100, windowMs: 15 * MINUTE, baseLockMs: 15 * MINUTE, maxLockMs: 24 * 60 * MINUTE },
+  // "Send reminder emails" clicks per tenant: three a day, then nothing until the day is over.
+  reminders: {
+    limit: 3,
+    windowMs: 24 * 60 * MINUTE,
+    baseLockMs: 24 * 60 * MINUTE,
+    maxLockMs: 24 * 60 * MINUTE,
+  },
 } as const satisfies Record<string, Policy>;
 
 export type PolicyName = keyof typeof POLICIES;
@@ -27,7 +34,8 @@ export const MAX_CONSECUTIVE_FAILURES = 100;
 
 /**
  * How an attempt went, decided by the caller before it asks the counter:
- * "failure" counts against the bucket, "success" clears it, "checked" only asks whether it is locked.
+ * "failure" counts against the bucket (for budgets of actions, every use does), "success" clears
+ * it, "checked" only asks whether it is locked.
  */
 export type Outcome = "failure" | "success" | "checked";
 

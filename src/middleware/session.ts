@@ -1,8 +1,10 @@
 // One middleware accepts the bearer token or the UI's cookie and resolves it to a live session.
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
+import { enforcementFor } from "../auth/enforcement";
 import { authenticate } from "../auth/sessions";
 import type { TokenKind } from "../auth/tokens";
+import { now } from "../clock";
 import type { AppEnv } from "../context";
 import { ApiError } from "../errors";
 
@@ -26,6 +28,11 @@ export function requireAuth(kinds: readonly TokenKind[] = ["session"]) {
       if (found) break;
     }
     if (!found) throw new ApiError("unauthorized");
+    // Once enrollment is due, a session opened during the grace period opens only what an
+    // enrollment token would: MFA setup and verify.
+    if (!kinds.includes("enrollment") && enforcementFor(found.tenant, found.user, now()).kind === "blocked") {
+      throw new ApiError("mfa_enrollment_required");
+    }
     c.set("auth", found);
     c.set("authVia", bearer ? "bearer" : "cookie");
     await next();
@@ -38,3 +45,6 @@ export const requireTenantAdmin = createMiddleware<AppEnv>(async (c, next) => {
   if (user.role !== "admin" || user.tenantId !== c.req.param("tenantID")) throw new ApiError("forbidden");
   await next();
 });
+
+/** The middleware of every tenant-administration route. */
+export const tenantAdminOnly = [requireAuth(), requireTenantAdmin];

@@ -1,0 +1,51 @@
+// "Send reminder emails" in one click: to chosen users, or to everyone without MFA (planned a page
+// at a time through the queue). Limited per tenant, so it cannot be used to spam.
+import { and, eq, inArray, isNull } from "drizzle-orm";
+import { insertAudit } from "../auth/audit";
+import { graceDeadline } from "../auth/enforcement";
+import type { Db } from "../db/client";
+import { type Tenant, users } from "../db/schema";
+import { assertAllowed, recordTenantReminder } from "../limiter/limits";
+import { type EmailJob, enqueue, recipientOf } from "../reminders/jobs";
+
+export async function sendReminders(
+  env: Env,
+  db: Db,
+  tenant: Tenant,
+  actor: { id: string; ip: string },
+  userIds?: string[],
+): Promise<number> {
+  assertAllowed(await recordTenantReminder(env, tenant.id));
+  let queued: number;
+  if (userIds) {
+    const chosen = await db
+      .select()
+      .from(users)
+      .where(and(eq(users.tenantId, tenant.id), isNull(users.mfaEnabledAt), inArray(users.id, userIds)));
+    const deadline = graceDeadline(tenant);
+    await enqueue(
+      env,
+      chosen.map(
+        (user): EmailJob => ({
+          kind: "reminder",
+          ...recipientOf(user, tenant.name),
+          deadline,
+          milestone: "manual",
+        }),
+      ),
+    );
+    queued = chosen.length;
+  } else {
+    await enqueue(env, [{ kind: "plan", tenantId: tenant.id, mode: "manual", cursor: null }]);
+    queued = tenant.userCount - tenant.enrolledCount;
+  }
+  await insertAudit(db, {
+    tenantId: tenant.id,
+    action: "reminders.sent",
+    actorId: actor.id,
+    targetId: null,
+    ip: actor.ip,
+    details: { queued, chosen: userIds !== undefined },
+  });
+  return queued;
+}

@@ -1,0 +1,274 @@
+// Tenant administration for the tenant's admins: settings, MFA reset, the enrollment dashboard,
+// reminder emails and the audit trail. Every route is behind tenantAdminOnly.
+import { createRoute, z } from "@hono/zod-openapi";
+import { enrollmentDashboard } from "../admin/dashboard";
+import { sendReminders } from "../admin/reminders";
+import { resetUserMfa } from "../admin/reset";
+import { type measureImpact, settingsOf, updateSettings } from "../admin/settings";
+import { listAuditEvents } from "../auth/audit";
+import { MAX_GRACE_PERIOD_DAYS } from "../auth/enforcement";
+import { toPublicUser } from "../auth/users";
+import { requestContext } from "../context";
+import { tenantAdminOnly } from "../middleware/session";
+import { createRouter } from "./router";
+import {
+  bearerSecurity,
+  Cursor,
+  encodeCursor,
+  errorResponses,
+  PageLimit,
+  TenantParams,
+  User,
+} from "./schemas";
+
+export const tenantRoutes = createRouter();
+
+const Settings = z
+  .object({
+    mfa_required: z.boolean(),
+    mfa_grace_period_days: z.number().int(),
+    mfa_enforced_since: z.string().nullable().openapi({ description: "When the current enforcement began" }),
+  })
+  .openapi("TenantSettings");
+
+const SettingsPatch = z
+  .object({
+    mfa_required: z.boolean().optional(),
+    mfa_grace_period_days: z.number().int().min(0).max(MAX_GRACE_PERIOD_DAYS).optional(),
+  })
+  .strict()
+  .openapi("TenantSettingsPatch");
+
+const Impact = z
+  .object({
+    users_without_mfa: z.number().int(),
+    blocked_now: z.number().int(),
+    in_grace: z.number().int(),
+    grace_deadline: z.string().nullable(),
+  })
+  .openapi("EnforcementImpact", { description: "What the settings mean for the tenant's users right now" });
+
+function impactOf(impact: Awaited<ReturnType<typeof measureImpact>>) {
+  return {
+    users_without_mfa: impact.usersWithoutMfa,
+    blocked_now: impact.blockedNow,
+    in_grace: impact.inGrace,
+    grace_deadline: impact.graceDeadline === null ? null : new Date(impact.graceDeadline).toISOString(),
+  };
+}
+
+tenantRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{tenantID}/settings",
+    summary: "The tenant's MFA settings",
+    security: bearerSecurity,
+    middleware: tenantAdminOnly,
+    request: { params: TenantParams },
+    responses: {
+      200: { description: "Settings", content: { "application/json": { schema: Settings } } },
+      ...errorResponses(400, 401, 403),
+    },
+  }),
+  (c) => c.json(settingsOf(c.var.auth.tenant), 200),
+);
+
+tenantRoutes.openapi(
+  createRoute({
+    method: "patch",
+    path: "/{tenantID}/settings",
+    summary: "Require MFA for everyone, with a grace period for existing users",
+    security: bearerSecurity,
+    middleware: tenantAdminOnly,
+    request: {
+      params: TenantParams,
+      body: { required: true, content: { "application/json": { schema: SettingsPatch } } },
+    },
+    responses: {
+      200: {
+        description: "The new settings and their consequence",
+        content: { "application/json": { schema: Settings.extend({ impact: Impact }) } },
+      },
+      ...errorResponses(400, 401, 403),
+    },
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const { tenant, impact } = await updateSettings(
+      c.var.db,
+      c.var.auth.tenant,
+      { mfaRequired: body.mfa_required, mfaGracePeriodDays: body.mfa_grace_period_days },
+      { id: c.var.auth.user.id, ip: c.var.ip },
+    );
+    return c.json({ ...settingsOf(tenant), impact: impactOf(impact) }, 200);
+  },
+);
+
+tenantRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/{tenantID}/users/{userID}/reset-mfa",
+    summary: "Remove a user's MFA: secret and backup codes go, sessions end, the user is emailed",
+    security: bearerSecurity,
+    middleware: tenantAdminOnly,
+    request: {
+      params: TenantParams.extend({
+        userID: z
+          .string()
+          .min(1)
+          .max(64)
+          .openapi({ param: { name: "userID", in: "path" } }),
+      }),
+    },
+    responses: {
+      200: {
+        description: "The user, without MFA",
+        content: { "application/json": { schema: z.object({ user: User }) } },
+      },
+      ...errorResponses(400, 401, 403, 404),
+    },
+  }),
+  async (c) => {
+    const { userID } = c.req.valid("param");
+    const { user, tenant } = c.var.auth;
+    const target = await resetUserMfa({ ...requestContext(c), admin: user, tenant }, userID);
+    return c.json({ user: toPublicUser(target) }, 200);
+  },
+);
+
+tenantRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{tenantID}/mfa/status",
+    summary: "The enrollment dashboard: totals and a page of users without MFA",
+    security: bearerSecurity,
+    middleware: tenantAdminOnly,
+    request: { params: TenantParams, query: z.object({ limit: PageLimit, cursor: Cursor }) },
+    responses: {
+      200: {
+        description: "Enrollment",
+        content: {
+          "application/json": {
+            schema: z
+              .object({
+                total_users: z.number().int(),
+                enrolled_users: z.number().int(),
+                not_enrolled: z.array(
+                  z.object({
+                    id: z.string(),
+                    username: z.string(),
+                    email: z.string(),
+                    deadline: z.string().nullable(),
+                    blocked: z.boolean(),
+                  }),
+                ),
+                next_cursor: z.string().nullable(),
+              })
+              .openapi("EnrollmentDashboard"),
+          },
+        },
+      },
+      ...errorResponses(400, 401, 403),
+    },
+  }),
+  async (c) => {
+    const dashboard = await enrollmentDashboard(c.var.db, c.var.auth.tenant, c.req.valid("query"));
+    return c.json(
+      {
+        total_users: dashboard.totalUsers,
+        enrolled_users: dashboard.enrolledUsers,
+        not_enrolled: dashboard.notEnrolled,
+        next_cursor: encodeCursor(dashboard.nextCursor),
+      },
+      200,
+    );
+  },
+);
+
+tenantRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/{tenantID}/mfa/reminders",
+    summary: "Email enrollment reminders now (to everyone without MFA, or to chosen users)",
+    security: bearerSecurity,
+    middleware: tenantAdminOnly,
+    request: {
+      params: TenantParams,
+      body: {
+        required: false,
+        content: {
+          "application/json": {
+            schema: z
+              .object({ user_ids: z.array(z.string().min(1).max(64)).min(1).max(50).optional() })
+              .strict(),
+          },
+        },
+      },
+    },
+    responses: {
+      202: {
+        description: "Queued",
+        content: { "application/json": { schema: z.object({ queued: z.number().int() }) } },
+      },
+      ...errorResponses(400, 401, 403, 429),
+    },
+  }),
+  async (c) => {
+    const { user_ids } = c.req.valid("json");
+    const { user, tenant } = c.var.auth;
+    const queued = await sendReminders(c.env, c.var.db, tenant, { id: user.id, ip: c.var.ip }, user_ids);
+    return c.json({ queued }, 202);
+  },
+);
+
+const AuditEvent = z
+  .object({
+    id: z.string(),
+    at: z.string(),
+    actor_id: z.string().nullable(),
+    action: z.string(),
+    target_id: z.string().nullable(),
+    ip: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .openapi("AuditEvent");
+
+tenantRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{tenantID}/audit-events",
+    summary: "The audit trail, newest first",
+    security: bearerSecurity,
+    middleware: tenantAdminOnly,
+    request: { params: TenantParams, query: z.object({ limit: PageLimit, cursor: Cursor }) },
+    responses: {
+      200: {
+        description: "A page of events",
+        content: {
+          "application/json": {
+            schema: z.object({ events: z.array(AuditEvent), next_cursor: z.string().nullable() }),
+          },
+        },
+      },
+      ...errorResponses(400, 401, 403),
+    },
+  }),
+  async (c) => {
+    const page = await listAuditEvents(c.var.db, c.var.auth.tenant.id, c.req.valid("query"));
+    return c.json(
+      {
+        events: page.events.map((e) => ({
+          id: e.id,
+          at: new Date(e.at).toISOString(),
+          actor_id: e.actorId,
+          action: e.action,
+          target_id: e.targetId,
+          ip: e.ip,
+          details: e.details ?? null,
+        })),
+        next_cursor: encodeCursor(page.nextCursor),
+      },
+      200,
+    );
+  },
+);

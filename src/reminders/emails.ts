@@ -1,0 +1,95 @@
+// The emails themselves: plain text and HTML bodies with the enrollment link.
+import type { Config } from "../env";
+import type { EmailJob } from "./jobs";
+
+export interface EmailContent {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export function buildEmail(job: EmailJob, config: Config): EmailContent {
+  const link = `${config.publicOrigin}/?tenant=${encodeURIComponent(job.tenantId)}`;
+  const product = config.productName;
+  const greeting = `Hello ${job.username},`;
+  let subject: string;
+  let lines: string[];
+  if (job.kind === "reminder") {
+    const when = job.deadline === null ? null : formatDate(job.deadline);
+    subject =
+      when === null
+        ? `${job.tenantName} requires two-factor authentication`
+        : `Set up two-factor authentication for ${job.tenantName} by ${when}`;
+    lines = [
+      greeting,
+      `${job.tenantName} requires two-factor authentication (an authenticator app) for every account on ${product}.`,
+      when === null
+        ? "You will be asked to set it up the next time you sign in."
+        : `Please set it up before ${when}. After that date you will have to set it up before you can continue.`,
+      `Sign in and follow the steps: ${link}`,
+    ];
+  } else {
+    ({ subject, lines } = securityEmail(job, product, link));
+    lines.unshift(greeting);
+  }
+  lines.push(`If you did not expect this email, contact your ${job.tenantName} administrator.`);
+  return { subject, text: lines.join("\n\n"), html: toHtml(lines, link) };
+}
+
+function securityEmail(job: Extract<EmailJob, { kind: "security" }>, product: string, link: string) {
+  const when = formatDateTime(job.at);
+  switch (job.event) {
+    case "mfa_disabled":
+      return {
+        subject: `Two-factor authentication was turned off on your ${product} account`,
+        lines: [
+          `Two-factor authentication was turned off for your account on ${when}. Your other sessions were signed out.`,
+        ],
+      };
+    case "mfa_reset":
+      return {
+        subject: `An administrator reset two-factor authentication on your ${product} account`,
+        lines: [
+          `An administrator of ${job.tenantName} removed two-factor authentication from your account on ${when}, and your sessions were signed out.`,
+          `Set it up again when you next sign in: ${link}`,
+        ],
+      };
+    case "device_changed":
+      return {
+        subject: `Your ${product} account has a new authenticator device`,
+        lines: [
+          `Your account was moved to a new authenticator device on ${when}. Your other sessions were signed out.`,
+        ],
+      };
+    case "backup_code_used":
+      return {
+        subject: `A backup code was used on your ${product} account`,
+        lines: [
+          `A backup code was used to sign in to your account on ${when}. You have ${job.remaining ?? 0} backup codes left.`,
+          "If you have lost your authenticator, sign in and move to a new device, or regenerate your backup codes.",
+        ],
+      };
+  }
+}
+
+function formatDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+function formatDateTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+function toHtml(lines: string[], link: string): string {
+  const paragraphs = lines
+    .map((line) =>
+      escapeHtml(line).replace(escapeHtml(link), `<a href="${escapeHtml(link)}">${escapeHtml(link)}</a>`),
+    )
+    .map((line) => `<p>${line}</p>`)
+    .join("\n");
+  return `<!doctype html><html><body style="font-family: sans-serif">\n${paragraphs}\n</body></html>`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
