@@ -17,6 +17,12 @@ export default defineConfig(async () => {
             BACKUP_CODE_PEPPER: randomSecret(),
             TOTP_ENCRYPTION_KEYS: `t1:${randomSecret()}`,
           },
+          // The tests drive the queue consumer themselves (createMessageBatch), so the runtime's own
+          // delivery waits longer than any test file runs and never races them.
+          queueConsumers: {
+            "edge-mfa-email": { maxBatchSize: 100, maxBatchTimeout: 60 },
+            "edge-mfa-email-dlq": { maxBatchSize: 100, maxBatchTimeout: 60 },
+          },
         },
       }),
     ],

@@ -21,8 +21,13 @@ export function milestoneFor(daysLeft: number): number | null {
   return due.length === 0 ? null : Math.min(...due);
 }
 
+/**
+ * Whole calendar days (UTC) from `at` to the deadline, as people count them: a deadline tomorrow is
+ * 1 day away whatever the hour. Negative once the deadline has passed, even on its own day.
+ */
 function daysLeft(deadline: number, at: number): number {
-  return Math.floor((deadline - at) / DAY_MS);
+  if (at >= deadline) return -1;
+  return Math.floor(deadline / DAY_MS) - Math.floor(at / DAY_MS);
 }
 
 /** The cron: one plan job per enforcing tenant with a milestone due. */
