@@ -11,10 +11,12 @@ export { AttemptCounter } from "./limiter/attempt-counter";
 
 export default {
   fetch: app.fetch,
-  async scheduled(_controller, env) {
+  async scheduled(_controller, env, _ctx) {
     loadConfig(env); // refuse to run without the secrets, as fetch does
     const tenants = await planMilestoneReminders(env, openDb(env.DB));
     console.log(`reminder planning queued for ${tenants} tenant(s)`);
   },
-  queue: handleQueueBatch,
+  async queue(batch, env, _ctx) {
+    await handleQueueBatch(batch, env);
+  },
 } satisfies ExportedHandler<Env, QueueJob>;
