@@ -1,9 +1,9 @@
 // The enrollment dashboard: counts kept by triggers (O(1)) and one indexed page of users without MFA.
-import { and, asc, eq, gt, isNull } from "drizzle-orm";
-import { enforcementFor } from "../auth/enforcement";
+import { enforcementDeadline, enforcementFor } from "../auth/enforcement";
+import { listUsers } from "../auth/users";
 import { now } from "../clock";
 import type { Db } from "../db/client";
-import { type Tenant, users } from "../db/schema";
+import type { Tenant } from "../db/schema";
 
 export interface NotEnrolled {
   id: string;
@@ -20,29 +20,11 @@ export async function enrollmentDashboard(
   tenant: Tenant,
   page: { limit: number; cursor?: string | undefined },
 ) {
-  const rows = await db
-    .select()
-    .from(users)
-    .where(
-      and(
-        eq(users.tenantId, tenant.id),
-        isNull(users.mfaEnabledAt),
-        page.cursor === undefined ? undefined : gt(users.usernameKey, page.cursor),
-      ),
-    )
-    .orderBy(asc(users.usernameKey))
-    .limit(page.limit + 1);
-  const more = rows.length > page.limit;
-  const pageRows = more ? rows.slice(0, page.limit) : rows;
+  const { users, nextCursor } = await listUsers(db, tenant.id, { ...page, mfa: "disabled" });
   const at = now();
-  const notEnrolled: NotEnrolled[] = pageRows.map((user) => {
+  const notEnrolled: NotEnrolled[] = users.map((user) => {
     const enforcement = enforcementFor(tenant, user, at);
-    const deadline =
-      enforcement.kind === "grace"
-        ? enforcement.deadline
-        : enforcement.kind === "blocked"
-          ? enforcement.since
-          : null;
+    const deadline = enforcementDeadline(enforcement);
     return {
       id: user.id,
       username: user.username,
@@ -51,10 +33,5 @@ export async function enrollmentDashboard(
       blocked: enforcement.kind === "blocked",
     };
   });
-  return {
-    totalUsers: tenant.userCount,
-    enrolledUsers: tenant.enrolledCount,
-    notEnrolled,
-    nextCursor: more ? (pageRows.at(-1)?.usernameKey ?? null) : null,
-  };
+  return { totalUsers: tenant.userCount, enrolledUsers: tenant.enrolledCount, notEnrolled, nextCursor };
 }

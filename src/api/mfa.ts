@@ -1,7 +1,7 @@
 // The signed-in user's MFA: setup, verify, disable, backup codes, status.
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { enforcementFor } from "../auth/enforcement";
+import { enforcementDeadline, enforcementFor } from "../auth/enforcement";
 import {
   countUnusedBackupCodes,
   disableMfa,
@@ -198,6 +198,7 @@ mfaRoutes.openapi(
     const { user, tenant } = c.var.auth;
     const remaining = user.mfaEnabledAt === null ? 0 : await countUnusedBackupCodes(c.var.db, user.id);
     const enforcement = enforcementFor(tenant, user, now());
+    const deadline = enforcementDeadline(enforcement);
     return c.json(
       {
         mfa_enabled: user.mfaEnabledAt !== null,
@@ -205,15 +206,12 @@ mfaRoutes.openapi(
         backup_codes_remaining: remaining,
         enforcement: {
           required: tenant.mfaRequired,
-          ...(enforcement.kind === "grace"
-            ? {
-                deadline: new Date(enforcement.deadline).toISOString(),
-                days_remaining: enforcement.daysRemaining,
-              }
-            : {}),
-          ...(enforcement.kind === "blocked"
-            ? { deadline: new Date(enforcement.since).toISOString(), days_remaining: 0 }
-            : {}),
+          ...(deadline === null
+            ? {}
+            : {
+                deadline: new Date(deadline).toISOString(),
+                days_remaining: enforcement.kind === "grace" ? enforcement.daysRemaining : 0,
+              }),
         },
       },
       200,

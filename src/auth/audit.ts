@@ -35,6 +35,16 @@ export function auditRow(event: AuditEvent): AuditRow {
   return { id: randomId(), at: now(), ...event, details: event.details ?? null };
 }
 
+/** An event a user caused on their own account: they are both actor and target. */
+export function ownAuditRow(
+  user: { id: string; tenantId: string },
+  action: AuditAction,
+  ip: string,
+  details?: Record<string, unknown>,
+): AuditRow {
+  return auditRow({ tenantId: user.tenantId, action, actorId: user.id, targetId: user.id, ip, details });
+}
+
 export function insertAudit(db: Db, event: AuditEvent) {
   return db.insert(auditEvents).values(auditRow(event));
 }

@@ -40,6 +40,13 @@ export function enforcementFor(tenant: EnforcedTenant, user: EnforcedUser, at: n
   return { kind: "grace", deadline, daysRemaining: Math.ceil((deadline - at) / DAY_MS) };
 }
 
+/** When MFA is due for the user: the grace deadline, or the moment they became blocked. */
+export function enforcementDeadline(enforcement: Enforcement): number | null {
+  if (enforcement.kind === "grace") return enforcement.deadline;
+  if (enforcement.kind === "blocked") return enforcement.since;
+  return null;
+}
+
 /** The JSON shape clients see for a user in grace: `{required, deadline, days_remaining}`. */
 export function enrollmentNotice(enforcement: Enforcement) {
   if (enforcement.kind !== "grace") return undefined;

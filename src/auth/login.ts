@@ -9,7 +9,7 @@ import { ApiError } from "../errors";
 import { assertAllowed, recordLoginAttempt } from "../limiter/limits";
 import type { Outcome } from "../limiter/policy";
 import { recipientOf } from "../reminders/jobs";
-import { auditRow, insertAuditWhen } from "./audit";
+import { insertAuditWhen, ownAuditRow } from "./audit";
 import { type Enforcement, enforcementFor } from "./enforcement";
 import { auditLockout } from "./mfa";
 import { DUMMY_PASSWORD_HASH, InvalidPasswordHashError, verifyPasswordHash } from "./password";
@@ -73,14 +73,7 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
   const session = await prepareSession("session", user, ctx.config.sessionSigningKey);
   const guarded: Statement[] = [insertSessionWhen(ctx.db, session, claimSucceeded)];
   if (factor.kind === "backup") {
-    const audit = auditRow({
-      tenantId: user.tenantId,
-      action: "mfa.backup_code_used",
-      actorId: user.id,
-      targetId: user.id,
-      ip: ctx.ip,
-      details: { remaining: factor.remaining },
-    });
+    const audit = ownAuditRow(user, "mfa.backup_code_used", ctx.ip, { remaining: factor.remaining });
     guarded.push(insertAuditWhen(ctx.db, audit, anchorExists("sessions", session.row.id)));
   }
   if (!(await runClaim(ctx.db, claimSecondFactor(ctx.db, user, factor), guarded))) {

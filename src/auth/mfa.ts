@@ -13,7 +13,7 @@ import { ApiError } from "../errors";
 import { assertAllowed, recordMfaAttempt } from "../limiter/limits";
 import type { Verdict } from "../limiter/policy";
 import { recipientOf, type SecurityEvent } from "../reminders/jobs";
-import { type AuditAction, auditRow, insertAudit, insertAuditWhen } from "./audit";
+import { type AuditAction, insertAudit, insertAuditWhen, ownAuditRow } from "./audit";
 import { generateBackupCodes, hashBackupCode } from "./backup-codes";
 import { renderQrPngDataUri } from "./qr";
 import {
@@ -104,13 +104,7 @@ export async function verifySetup(ctx: MfaContext, code: string): Promise<Verify
   if (step === null) throw new ApiError("invalid_mfa_code");
 
   const action: AuditAction = user.mfaEnabledAt === null ? "mfa.enabled" : "mfa.device_changed";
-  const audit = auditRow({
-    tenantId: user.tenantId,
-    action,
-    actorId: user.id,
-    targetId: user.id,
-    ip: ctx.ip,
-  });
+  const audit = ownAuditRow(user, action, ctx.ip);
   const won = anchorExists("audit_events", audit.id);
   const enrolling = auth.session.kind === "enrollment";
   const session = enrolling ? await prepareSession("session", user, config.sessionSigningKey) : null;
@@ -145,13 +139,7 @@ export async function disableMfa(ctx: MfaContext, code: string): Promise<void> {
   if (user.mfaEnabledAt === null) throw new ApiError("mfa_not_enabled");
   const proof = await proveSecondFactor(ctx, code);
 
-  const audit = auditRow({
-    tenantId: user.tenantId,
-    action: "mfa.disabled",
-    actorId: user.id,
-    targetId: user.id,
-    ip: ctx.ip,
-  });
+  const audit = ownAuditRow(user, "mfa.disabled", ctx.ip);
   const won = anchorExists("audit_events", audit.id);
   const guarded: Statement[] = [
     insertAuditWhen(db, audit, claimSucceeded),
@@ -177,13 +165,7 @@ export async function regenerateBackupCodes(ctx: MfaContext, code: string): Prom
   const codes = generateBackupCodes();
   const hashes = await hashAll(config, user.id, codes);
 
-  const audit = auditRow({
-    tenantId: user.tenantId,
-    action: "mfa.backup_codes_regenerated",
-    actorId: user.id,
-    targetId: user.id,
-    ip: ctx.ip,
-  });
+  const audit = ownAuditRow(user, "mfa.backup_codes_regenerated", ctx.ip);
   const won = anchorExists("audit_events", audit.id);
   const guarded: Statement[] = [
     insertAuditWhen(db, audit, claimSucceeded),
@@ -250,14 +232,8 @@ export async function auditLockout(
 
 function backupUseAudit(ctx: MfaContext, proof: Proof, condition: SQL): Statement[] {
   if (proof.factor.kind !== "backup") return [];
-  const user = ctx.auth.user;
-  const row = auditRow({
-    tenantId: user.tenantId,
-    action: "mfa.backup_code_used",
-    actorId: user.id,
-    targetId: user.id,
-    ip: ctx.ip,
-    details: { remaining: proof.factor.remaining },
+  const row = ownAuditRow(ctx.auth.user, "mfa.backup_code_used", ctx.ip, {
+    remaining: proof.factor.remaining,
   });
   return [insertAuditWhen(ctx.db, row, condition)];
 }

@@ -1,5 +1,5 @@
 // Accounts: creating users and the shape in which a user leaves the service.
-import { and, asc, eq, gt, isNotNull, isNull } from "drizzle-orm";
+import { and, asc, eq, gt, isNotNull, isNull, type SQL } from "drizzle-orm";
 import { now } from "../clock";
 import type { Db } from "../db/client";
 import { type User, users } from "../db/schema";
@@ -63,11 +63,20 @@ export async function createUser(
   return created;
 }
 
-/** One page of a tenant's users in username order; the cursor is the last username key seen. */
+export interface UserPage {
+  limit: number;
+  /** The last username key of the previous page. */
+  cursor?: string | null | undefined;
+  mfa?: "enabled" | "disabled" | undefined;
+  /** A further condition on the users table. */
+  where?: SQL | undefined;
+}
+
+/** One page of a tenant's users in username order (the indexes cover tenant, MFA state and name). */
 export async function listUsers(
   db: Db,
   tenantId: string,
-  page: { limit: number; cursor?: string | undefined; mfa?: "enabled" | "disabled" | undefined },
+  page: UserPage,
 ): Promise<{ users: User[]; nextCursor: string | null }> {
   const rows = await db
     .select()
@@ -78,6 +87,7 @@ export async function listUsers(
         page.cursor ? gt(users.usernameKey, page.cursor) : undefined,
         page.mfa === "enabled" ? isNotNull(users.mfaEnabledAt) : undefined,
         page.mfa === "disabled" ? isNull(users.mfaEnabledAt) : undefined,
+        page.where,
       ),
     )
     .orderBy(asc(users.usernameKey))

@@ -1,7 +1,8 @@
 // Reminder planning: the daily cron finds tenants whose grace deadline is near and queues one plan
 // job each; each plan job handles one page of a tenant's users and queues the next page.
-import { and, asc, eq, gt, isNull, lt, or } from "drizzle-orm";
+import { and, eq, isNull, lt, or } from "drizzle-orm";
 import { DAY_MS, graceDeadline } from "../auth/enforcement";
+import { listUsers } from "../auth/users";
 import { now } from "../clock";
 import type { Db } from "../db/client";
 import { remindersSent, type Tenant, tenants, users } from "../db/schema";
@@ -61,19 +62,12 @@ export async function runPlanPage(
   const milestone = deadline === null ? null : milestoneFor(daysLeft(deadline, now()));
   if (job.mode === "milestone" && (deadline === null || milestone === null)) return 0;
 
-  const page = await db
-    .select()
-    .from(users)
-    .where(
-      and(
-        eq(users.tenantId, tenant.id),
-        isNull(users.mfaEnabledAt),
-        job.cursor === null ? undefined : gt(users.usernameKey, job.cursor),
-        job.mode === "milestone" ? inGrace(tenant) : undefined,
-      ),
-    )
-    .orderBy(asc(users.usernameKey))
-    .limit(pageSize);
+  const { users: page, nextCursor } = await listUsers(db, tenant.id, {
+    limit: pageSize,
+    cursor: job.cursor,
+    mfa: "disabled",
+    where: job.mode === "milestone" ? inGrace(tenant) : undefined,
+  });
 
   let recipients = page;
   let claims: { userId: string }[] = [];
@@ -95,8 +89,7 @@ export async function runPlanPage(
       milestone: job.mode === "milestone" ? (milestone ?? 0) : "manual",
     }),
   );
-  const last = page.at(-1);
-  const next: PlanJob[] = page.length === pageSize && last ? [{ ...job, cursor: last.usernameKey }] : [];
+  const next: PlanJob[] = nextCursor === null ? [] : [{ ...job, cursor: nextCursor }];
   try {
     await enqueue(env, [...emails, ...next]);
   } catch (error) {
