@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { addUser, createTenant } from "../helpers/factory";
 import { call, expectError, login, sessionToken } from "../helpers/http";
 
@@ -46,6 +46,21 @@ describe("login", () => {
       expectError(answer, 401, "invalid_credentials");
     }
     expect(new Set(answers.map((a) => a.text)).size).toBe(1);
+  });
+
+  it("spends one full password hash on unknown users and tenants too, so timing matches a wrong password", async () => {
+    const { admin } = await createTenant();
+    for (const attempt of [
+      { ...admin, password: "wrong password!" },
+      { ...admin, username: "nobody-here" },
+      { ...admin, tenantId: "no-such-tenant" },
+    ]) {
+      const deriveBits = vi.spyOn(crypto.subtle, "deriveBits");
+      await login(attempt);
+      expect(deriveBits).toHaveBeenCalledTimes(1);
+      expect(deriveBits.mock.calls[0]?.[0]).toMatchObject({ name: "PBKDF2", iterations: 100_000 });
+      deriveBits.mockRestore();
+    }
   });
 
   it("keeps one user's password from opening another tenant's user of the same name", async () => {
