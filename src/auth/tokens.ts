@@ -65,7 +65,11 @@ export async function verifyToken(
   }
 }
 
+// Compact JWS: three base64url parts without padding, so a token has exactly one spelling.
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
 function hasExpectedHeader(kind: TokenKind, token: string): boolean {
+  if (!COMPACT_JWS.test(token)) return false;
   try {
     const header = decodeProtectedHeader(token);
     return header.alg === ALGORITHM && header.typ === TYPE[kind];

@@ -113,3 +113,13 @@ describe("session token tampering", () => {
     }
   });
 });
+
+describe("token spelling", () => {
+  it("refuses a token with padding or characters outside base64url, which jose would otherwise decode", async () => {
+    const { admin } = await createTenant();
+    const token = await sessionToken(admin);
+    await expectRefused(`${token}=`);
+    await expectRefused(`${token}!`);
+    await expectRefused(token.replace(/\./, "+."));
+  });
+});

@@ -1,0 +1,729 @@
+// `npm run bench`: the service against its physical floor (issue 6). In one run:
+//   1. the Worker's bundle, minified and gzipped (wrangler deploy --dry-run);
+//   2. storage round trips per request, counted by test/robustness/round-trips.test.ts;
+//   3. the floor: one PBKDF2 derivation with our parameters, timed in workerd (bench/floor-worker.ts);
+//   4. that bundle under `wrangler dev` with its own state, secrets and seed in bench/out: health,
+//      login without MFA, login with a TOTP code, GET /auth/me and the admin dashboard at
+//      concurrency 1, 8 and 32 with autocannon (the table);
+//   5. paired rounds for the targets: each round measures a reference and what is compared with it
+//      back to back, and a target's ratio is the median over the rounds, so a machine that slows
+//      down for a while (other work on it) moves both sides of a ratio together;
+// then every target of the issue with pass or fail, and bench/results.json.
+// Everything runs on 127.0.0.1 and every loop is bounded in count and time.
+// BENCH_SCALE=0.3 npm run bench shortens every load phase (for a quick look; figures get noisier).
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { cycle, type LoadRequest, type LoadResult, round, runLoad } from "../bench/lib/load";
+import { type DevServer, OUT, ROOT, run, startWranglerDev, stopAllOnExit } from "../bench/lib/processes";
+import { countTarget, median, ratioTarget, type Target, table, verdict } from "../bench/lib/report";
+import {
+  applySql,
+  type Credentials,
+  createMember,
+  type EnrolledUser,
+  enrollMfa,
+  inParallel,
+  signIn,
+  writeBulkSql,
+} from "../bench/lib/seed";
+import { TotpPool } from "../bench/lib/totp-pool";
+import { hashPassword } from "../src/auth/password";
+
+const SCALE = Math.min(3, Math.max(0.1, Number(process.env.BENCH_SCALE ?? "1") || 1));
+const CONCURRENCY = [1, 8, 32] as const;
+const STATE = join(OUT, "state");
+const RESULTS = join(ROOT, "bench", "results.json");
+
+/** Seconds of load per concurrency level of the table, for each kind of request. */
+const SERIES_SECONDS = { health: 4, login: 6, me: 4, dashboard: 3 } as const;
+const WARMUP_SECONDS = 1.5;
+/** Paired rounds for the targets, and the seconds of each measurement in a round. */
+const ROUNDS = 3;
+const ROUND_SECONDS = { short: 2, login: 2.5 } as const;
+
+const LOGIN_TENANT = "bench-login";
+const BIG_TENANT = { id: "bench-big", users: 100_000, usernamePrefix: "big" };
+const SMALL_TENANT = { id: "bench-small", users: 100, usernamePrefix: "small" };
+/** Sessions for GET /auth/me come from this many users. */
+const SESSION_USERS = 32;
+
+function randomBase64(bytes: number): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("base64");
+}
+
+function log(message: string): void {
+  console.log(`bench: ${message}`);
+}
+
+// ---- 1. bundle -----------------------------------------------------------------------------------
+
+interface BundleFigures {
+  minifiedBytes: number;
+  gzipBytes: number;
+  gzipKiB: number;
+  /** The largest contributors to the minified bundle, in KiB (from esbuild's metafile). */
+  largest: { module: string; minifiedKiB: number }[];
+}
+
+async function measureBundle(): Promise<BundleFigures> {
+  const dist = join(OUT, "dist");
+  rmSync(dist, { recursive: true, force: true });
+  const meta = join(dist, "meta.json");
+  await run("wrangler", ["deploy", "--dry-run", "--outdir", dist, "--minify", "--metafile", meta]);
+  const code = readFileSync(join(dist, "index.js"));
+  const gzip = gzipSync(code, { level: 9 }).length;
+  const metafile = JSON.parse(readFileSync(meta, "utf8")) as {
+    outputs: Record<string, { entryPoint?: string; inputs: Record<string, { bytesInOutput: number }> }>;
+  };
+  const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined);
+  const byModule = new Map<string, number>();
+  for (const [file, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
+    byModule.set(moduleOf(file), (byModule.get(moduleOf(file)) ?? 0) + bytesInOutput);
+  }
+  const largest = [...byModule]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 8)
+    .map(([module, bytes]) => ({ module, minifiedKiB: round(bytes / 1024, 1) }));
+  return { minifiedBytes: code.length, gzipBytes: gzip, gzipKiB: round(gzip / 1024, 1), largest };
+}
+
+/** A package name (zod's locales apart: they are the largest single piece), or a folder of src/. */
+function moduleOf(file: string): string {
+  const at = file.lastIndexOf("node_modules/");
+  if (at >= 0) {
+    const parts = file.slice(at + "node_modules/".length).split("/");
+    if (parts[0] === "zod" && parts[2] === "locales") return "zod (locales)";
+    return parts[0]?.startsWith("@") ? `${parts[0]}/${parts[1]}` : (parts[0] ?? file);
+  }
+  const parts = file.split("/");
+  return parts[0] === "src" && parts.length > 2 ? `src/${parts[1]}` : file;
+}
+
+/**
+ * A frozen copy of what `wrangler dev` serves: the measured bundle, the static assets, the
+ * migrations and wrangler.toml with `main` pointing at the bundle. Others may edit src/ or public/
+ * while the bench runs; wrangler dev would restart the Worker under load on each edit.
+ */
+function snapshotConfig(): string {
+  const snapshot = join(OUT, "snapshot");
+  rmSync(snapshot, { recursive: true, force: true });
+  mkdirSync(snapshot, { recursive: true });
+  cpSync(join(OUT, "dist", "index.js"), join(snapshot, "index.js"));
+  cpSync(join(ROOT, "public"), join(snapshot, "public"), { recursive: true });
+  cpSync(join(ROOT, "migrations"), join(snapshot, "migrations"), { recursive: true });
+  const config = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  if (!/^main\s*=.*$/m.test(config))
+    throw new Error("wrangler.toml has no main = line to point at the bundle");
+  const path = join(snapshot, "wrangler.toml");
+  writeFileSync(path, config.replace(/^main\s*=.*$/m, 'main = "index.js"'));
+  return path;
+}
+
+// ---- 2. round trips ------------------------------------------------------------------------------
+
+interface RoundTrips {
+  d1: number;
+  d1Batches: number;
+  d1Statements: number;
+  durableObjectCalls: number;
+  status: number;
+}
+
+const ROUND_TRIP_TESTS: Record<string, string> = {
+  "login without MFA": "login",
+  "login with a TOTP code": "loginTotp",
+  "login with a backup code": "loginBackup",
+  "login that asks for the second factor": "loginMfaRequired",
+  "login with a wrong password": "loginWrongPassword",
+  "authenticated GET /auth/me": "me",
+  "GET /health": "health",
+  "the admin dashboard": "dashboard",
+};
+
+async function countRoundTrips(): Promise<Record<string, RoundTrips>> {
+  const report = join(OUT, "round-trips.json");
+  rmSync(report, { force: true });
+  try {
+    await run(
+      "vitest",
+      ["run", "test/robustness/round-trips.test.ts", "--reporter=json", `--outputFile=${report}`],
+      { timeoutMs: 180_000 },
+    );
+  } catch (error) {
+    // A failing assertion still writes the report; a target missed shows in the table.
+    log(`the round-trip tests failed: ${(error as Error).message.split("\n")[0]}`);
+  }
+  const parsed = JSON.parse(readFileSync(report, "utf8")) as {
+    testResults: { assertionResults: { title: string; meta?: { roundTrips?: RoundTrips } }[] }[];
+  };
+  const counts: Record<string, RoundTrips> = {};
+  for (const test of parsed.testResults.flatMap((f) => f.assertionResults)) {
+    const key = Object.entries(ROUND_TRIP_TESTS).find(([prefix]) => test.title.startsWith(prefix))?.[1];
+    if (key && test.meta?.roundTrips) counts[key] = test.meta.roundTrips;
+  }
+  return counts;
+}
+
+// ---- 3. the floor --------------------------------------------------------------------------------
+
+interface Floor {
+  pbkdf2Ms: number;
+  /** The same derivations timed inside the Worker with performance.now(), as a cross-check. */
+  pbkdf2InsideMs: number;
+}
+
+const FLOOR_DERIVATIONS = 20;
+
+/** Times n derivations against none, from outside, so the HTTP path cancels out. */
+async function measureFloor(server: DevServer, rounds: number): Promise<Floor> {
+  const time = async (n: number) => {
+    const started = performance.now();
+    const response = await fetch(`${server.url}/pbkdf2?n=${n}`, { signal: AbortSignal.timeout(60_000) });
+    const { insideMs } = (await response.json()) as { insideMs: number };
+    return { outside: performance.now() - started, inside: insideMs };
+  };
+  const empty: number[] = [];
+  const full: number[] = [];
+  const inside: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    empty.push((await time(0)).outside);
+    const measured = await time(FLOOR_DERIVATIONS);
+    full.push(measured.outside);
+    inside.push(measured.inside / FLOOR_DERIVATIONS);
+  }
+  return {
+    pbkdf2Ms: round((median(full) - median(empty)) / FLOOR_DERIVATIONS, 2),
+    pbkdf2InsideMs: round(median(inside), 2),
+  };
+}
+
+// ---- 4. seeding ----------------------------------------------------------------------------------
+
+interface Seeded {
+  plain: Credentials[];
+  mfa: EnrolledUser[];
+  sessionTokens: string[];
+  bigAdminToken: string;
+  smallAdminToken: string;
+}
+
+async function prepareState(config: string, password: string, pepper: string): Promise<void> {
+  rmSync(STATE, { recursive: true, force: true });
+  await run("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE, "-c", config]);
+  const hash = await hashPassword(password, Uint8Array.from(Buffer.from(pepper, "base64")));
+  const files = writeBulkSql(
+    [{ id: LOGIN_TENANT, users: 1, usernamePrefix: "x" }, BIG_TENANT, SMALL_TENANT],
+    hash,
+  );
+  log(`seeding ${BIG_TENANT.users + SMALL_TENANT.users + 1} users by SQL (${files.length} files)`);
+  await applySql(config, STATE, files);
+}
+
+/**
+ * Users without MFA and users with MFA, as many of each: a login wakes its account's attempt
+ * counter, and logins spread over the same number of accounts cost the same there, so the two login
+ * figures differ only by the second factor.
+ */
+async function seedThroughApi(url: string, password: string, usersEach: number): Promise<Seeded> {
+  const adminToken = await signIn(url, { tenantId: LOGIN_TENANT, username: "admin", password });
+  const member = (prefix: string, i: number): Credentials => ({
+    tenantId: LOGIN_TENANT,
+    username: `${prefix}${String(i).padStart(4, "0")}`,
+    password,
+  });
+  const plain = Array.from({ length: usersEach }, (_, i) => member("plain", i));
+  const mfaCredentials = Array.from({ length: usersEach }, (_, i) => member("mfa", i));
+  log(`creating ${plain.length + mfaCredentials.length} users through the admin API`);
+  await inParallel([...plain, ...mfaCredentials], 4, (who) => createMember(url, adminToken, who));
+  log(`enrolling ${mfaCredentials.length} users in MFA (setup and verify through the API)`);
+  const mfa = await inParallel(mfaCredentials, 4, (who) => enrollMfa(url, who));
+  const sessionTokens = await inParallel(plain.slice(0, SESSION_USERS), 4, (who) => signIn(url, who));
+  const bigAdminToken = await signIn(url, { tenantId: BIG_TENANT.id, username: "admin", password });
+  const smallAdminToken = await signIn(url, { tenantId: SMALL_TENANT.id, username: "admin", password });
+  return { plain, mfa, sessionTokens, bigAdminToken, smallAdminToken };
+}
+
+// ---- 5. load -------------------------------------------------------------------------------------
+
+type Series = Partial<Record<`c${(typeof CONCURRENCY)[number]}`, LoadResult>>;
+
+/** The requests each kind of measurement sends, made fresh for every request. */
+interface Sources {
+  health: () => LoadRequest;
+  login: () => LoadRequest;
+  loginTotp: () => LoadRequest | null;
+  me: () => LoadRequest;
+  dashboardBig: () => LoadRequest;
+  dashboardSmall: () => LoadRequest;
+}
+
+function requestSources(seeded: Seeded, pool: TotpPool): Sources {
+  const loginBody = (who: Credentials, mfaCode?: string) =>
+    JSON.stringify({
+      tenant_id: who.tenantId,
+      username: who.username,
+      password: who.password,
+      ...(mfaCode ? { mfa_code: mfaCode } : {}),
+    });
+  const plainUser = cycle(seeded.plain);
+  const token = cycle(seeded.sessionTokens);
+  const dashboard = (tenant: string, adminToken: string) => (): LoadRequest => ({
+    method: "GET",
+    path: `/api/v1/tenants/${tenant}/mfa/status`,
+    headers: { authorization: `Bearer ${adminToken}` },
+  });
+  return {
+    health: () => ({ method: "GET", path: "/api/v1/health" }),
+    login: () => ({ method: "POST", path: "/api/v1/auth/login", body: loginBody(plainUser()) }),
+    loginTotp: () => {
+      const next = pool.next();
+      return next
+        ? { method: "POST", path: "/api/v1/auth/login", body: loginBody(next.user, next.code) }
+        : null;
+    },
+    me: () => ({ method: "GET", path: "/api/v1/auth/me", headers: { authorization: `Bearer ${token()}` } }),
+    dashboardBig: dashboard(BIG_TENANT.id, seeded.bigAdminToken),
+    dashboardSmall: dashboard(SMALL_TENANT.id, seeded.smallAdminToken),
+  };
+}
+
+async function measureSeries(
+  name: string,
+  server: DevServer,
+  seconds: number,
+  next: () => LoadRequest | null,
+): Promise<Series> {
+  const url = server.url;
+  await runLoad({ url, concurrency: 4, seconds: WARMUP_SECONDS * SCALE, next });
+  const series: Series = {};
+  for (const concurrency of CONCURRENCY) {
+    const result = await runLoad({
+      url,
+      concurrency,
+      seconds: seconds * SCALE,
+      next,
+      serverCpuMs: server.cpuMs,
+    });
+    series[`c${concurrency}`] = result;
+    log(
+      `${name} c=${concurrency}: p50 ${result.p50} ms, p99 ${result.p99} ms, ${result.rps} req/s (${result.requests} requests, ${result.failures} failures${result.exhausted ? ", ran out of fresh TOTP codes" : ""})`,
+    );
+  }
+  return series;
+}
+
+/** One paired round: every reference next to what is compared with it. */
+interface Round {
+  pbkdf2Ms: number;
+  healthP50: number;
+  loginP50: number;
+  loginTotpP50: number;
+  loginRps8: number;
+  loginTotpRps8: number;
+  healthRps32: number;
+  meRps32: number;
+  /** CPU of the server's processes per request, ms: logins at c=1 and c=8. */
+  loginCpu1: number | null;
+  loginTotpCpu1: number | null;
+  loginCpu8: number | null;
+  loginTotpCpu8: number | null;
+  dashboardBigP50: number | null;
+  dashboardSmallP50: number | null;
+  failures: number;
+}
+
+async function pairedRound(
+  index: number,
+  server: DevServer,
+  floor: DevServer,
+  sources: Sources,
+  dashboard: boolean,
+): Promise<Round> {
+  const load = (next: () => LoadRequest | null, concurrency: number, seconds: number) =>
+    runLoad({ url: server.url, concurrency, seconds: seconds * SCALE, next, serverCpuMs: server.cpuMs });
+  // Alternate which side of a pair goes first, so a trend in the machine's speed cancels out.
+  const pair = async (a: () => Promise<LoadResult>, b: () => Promise<LoadResult>) => {
+    if (index % 2 === 0) return [await a(), await b()] as const;
+    const second = await b();
+    return [await a(), second] as const;
+  };
+  const { pbkdf2Ms } = await measureFloor(floor, 3);
+  const [health1, login1] = await pair(
+    () => load(sources.health, 1, ROUND_SECONDS.short),
+    () => load(sources.login, 1, ROUND_SECONDS.login),
+  );
+  const totp1 = await load(sources.loginTotp, 1, ROUND_SECONDS.login);
+  const login8 = await load(sources.login, 8, ROUND_SECONDS.login);
+  const totp8 = await load(sources.loginTotp, 8, ROUND_SECONDS.login);
+  const [health32, me32] = await pair(
+    () => load(sources.health, 32, ROUND_SECONDS.short),
+    () => load(sources.me, 32, ROUND_SECONDS.short),
+  );
+  const dashboards = dashboard
+    ? await pair(
+        () => load(sources.dashboardBig, 1, ROUND_SECONDS.short),
+        () => load(sources.dashboardSmall, 1, ROUND_SECONDS.short),
+      )
+    : null;
+  const all = [health1, login1, totp1, login8, totp8, health32, me32, ...(dashboards ?? [])];
+  const measured: Round = {
+    pbkdf2Ms,
+    healthP50: health1.p50,
+    loginP50: login1.p50,
+    loginTotpP50: totp1.p50,
+    loginRps8: login8.rps,
+    loginTotpRps8: totp8.rps,
+    healthRps32: health32.rps,
+    meRps32: me32.rps,
+    loginCpu1: login1.serverCpuMsPerRequest,
+    loginTotpCpu1: totp1.serverCpuMsPerRequest,
+    loginCpu8: login8.serverCpuMsPerRequest,
+    loginTotpCpu8: totp8.serverCpuMsPerRequest,
+    dashboardBigP50: dashboards?.[0].p50 ?? null,
+    dashboardSmallP50: dashboards?.[1].p50 ?? null,
+    failures: all.reduce((n, r) => n + r.failures, 0),
+  };
+  log(`round ${index + 1}: ${JSON.stringify(measured)}`);
+  return measured;
+}
+
+// ---- main ----------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  stopAllOnExit();
+  const startedAt = new Date();
+  mkdirSync(OUT, { recursive: true });
+
+  log("bundling the Worker (wrangler deploy --dry-run --minify)");
+  const bundle = await measureBundle();
+  log(`bundle: ${round(bundle.minifiedBytes / 1024, 1)} KiB minified, ${bundle.gzipKiB} KiB gzipped`);
+
+  log("counting storage round trips (vitest, test/robustness/round-trips.test.ts)");
+  const roundTrips = await countRoundTrips();
+
+  // Secrets of this run only, in a file wrangler reads instead of .dev.vars (--env-file).
+  const secrets = {
+    SESSION_SIGNING_KEY: randomBase64(32),
+    PASSWORD_PEPPER: randomBase64(32),
+    BACKUP_CODE_PEPPER: randomBase64(32),
+    TOTP_ENCRYPTION_KEYS: `bench1:${randomBase64(32)}`,
+  };
+  const envFile = join(OUT, "bench.env");
+  writeFileSync(
+    envFile,
+    `${Object.entries(secrets)
+      .map(([k, v]) => `${k}="${v}"`)
+      .join("\n")}\n`,
+    { mode: 0o600 },
+  );
+  const password = `bench-${randomBase64(12)}`;
+
+  const config = snapshotConfig();
+  log("applying migrations and seeding bench/out/state");
+  await prepareState(config, password, secrets.PASSWORD_PEPPER);
+
+  const servers: DevServer[] = [];
+  const series: Record<string, Series> = {};
+  const rounds: Round[] = [];
+  let floor: Floor = { pbkdf2Ms: Number.NaN, pbkdf2InsideMs: Number.NaN };
+  let dashboardAvailable = false;
+  let seededMfaUsers = 0;
+  try {
+    log("timing PBKDF2 in workerd (bench/floor-worker.ts)");
+    const floorServer = await startWranglerDev(
+      "floor",
+      ["-c", "bench/floor.wrangler.toml", "--persist-to", join(OUT, "floor-state")],
+      "/pbkdf2?n=0",
+    );
+    servers.push(floorServer);
+    await measureFloor(floorServer, 1); // warms the isolate up
+    floor = await measureFloor(floorServer, 5);
+    log(`PBKDF2: ${floor.pbkdf2Ms} ms per derivation (inside the Worker: ${floor.pbkdf2InsideMs} ms)`);
+
+    // The bundle measured in step 1, served as it is (--no-bundle) from the frozen copy: what is
+    // measured is what would be deployed.
+    const server = await startWranglerDev(
+      "worker",
+      ["-c", config, "--no-bundle", "--persist-to", STATE, "--env-file", envFile],
+      "/api/v1/health",
+    );
+    servers.push(server);
+    const url = server.url;
+
+    // Enough MFA users for a fresh code on every login: at most 1000/PBKDF2 logins a second, and
+    // each user good for two logins in the first step window and one per step after.
+    const totpSeconds =
+      (SERIES_SECONDS.login * CONCURRENCY.length + WARMUP_SECONDS + ROUNDS * 2 * ROUND_SECONDS.login) * SCALE;
+    const mfaUsers = Math.min(
+      1000,
+      Math.max(64, Math.ceil(((1000 / floor.pbkdf2Ms) * totpSeconds * 1.3) / (2 + totpSeconds / 30))),
+    );
+    const seeded = await seedThroughApi(url, password, mfaUsers);
+    seededMfaUsers = seeded.mfa.length;
+    const pool = new TotpPool(seeded.mfa);
+    const sources = requestSources(seeded, pool);
+
+    // ---- HOOK: the admin dashboard, GET /api/v1/tenants/{tenantID}/mfa/status, for a tenant of
+    // 100,000 users against one of 100. Measured whenever the route answers (anything but 404).
+    const probe = await fetch(`${url}/api/v1/tenants/${BIG_TENANT.id}/mfa/status`);
+    await probe.arrayBuffer();
+    dashboardAvailable = probe.status !== 404;
+    if (!dashboardAvailable) log("GET /api/v1/tenants/{tenantID}/mfa/status answers 404: not measured");
+
+    series.health = await measureSeries("GET /health", server, SERIES_SECONDS.health, sources.health);
+    series.login = await measureSeries("login (no MFA)", server, SERIES_SECONDS.login, sources.login);
+    await pool.prepare(SERIES_SECONDS.login * CONCURRENCY.length * SCALE + 10);
+    series.loginTotp = await measureSeries("login + TOTP", server, SERIES_SECONDS.login, sources.loginTotp);
+    series.me = await measureSeries("GET /auth/me", server, SERIES_SECONDS.me, sources.me);
+    if (dashboardAvailable) {
+      series.dashboardBig = await measureSeries(
+        `dashboard ${BIG_TENANT.id}`,
+        server,
+        SERIES_SECONDS.dashboard,
+        sources.dashboardBig,
+      );
+      series.dashboardSmall = await measureSeries(
+        `dashboard ${SMALL_TENANT.id}`,
+        server,
+        SERIES_SECONDS.dashboard,
+        sources.dashboardSmall,
+      );
+    }
+
+    log(`${ROUNDS} paired rounds for the targets`);
+    await pool.prepare(ROUNDS * 30 * SCALE + 30);
+    for (let i = 0; i < ROUNDS; i++) {
+      rounds.push(await pairedRound(i, server, floorServer, sources, dashboardAvailable));
+    }
+  } finally {
+    for (const server of servers.reverse()) await server.stop();
+  }
+
+  // ---- targets: the median over the paired rounds of each round's ratio ----
+  const ratios = (f: (r: Round) => number) => median(rounds.map(f));
+  const m = (f: (r: Round) => number | null) => round(median(rounds.map((r) => f(r) ?? Number.NaN)), 2);
+  const floorOf = (r: Round) => r.pbkdf2Ms + r.healthP50;
+  const targets: Target[] = [
+    ratioTarget(
+      "login p50 at c=1 / floor",
+      ratios((r) => r.loginP50 / floorOf(r)),
+      1.25,
+      true,
+      `${m((r) => r.loginP50)} ms`,
+      `floor ${m(floorOf)} ms`,
+    ),
+    ratioTarget(
+      "login+TOTP p50 at c=1 / floor",
+      ratios((r) => r.loginTotpP50 / floorOf(r)),
+      1.25,
+      true,
+      `${m((r) => r.loginTotpP50)} ms`,
+      `floor ${m(floorOf)} ms`,
+    ),
+    ratioTarget(
+      "login req/s at c=8 / (1000 / PBKDF2 ms)",
+      ratios((r) => (r.loginRps8 * r.pbkdf2Ms) / 1000),
+      0.8,
+      false,
+      `${m((r) => r.loginRps8)} req/s`,
+      `${m((r) => 1000 / r.pbkdf2Ms)} hashes/s`,
+    ),
+    ratioTarget(
+      "login+TOTP req/s at c=8 / (1000 / PBKDF2 ms)",
+      ratios((r) => (r.loginTotpRps8 * r.pbkdf2Ms) / 1000),
+      0.8,
+      false,
+      `${m((r) => r.loginTotpRps8)} req/s`,
+      `${m((r) => 1000 / r.pbkdf2Ms)} hashes/s`,
+    ),
+    ratioTarget(
+      "/auth/me req/s at c=32 / /health req/s at c=32",
+      ratios((r) => r.meRps32 / r.healthRps32),
+      0.7,
+      false,
+      `${m((r) => r.meRps32)} req/s`,
+      `${m((r) => r.healthRps32)} req/s`,
+    ),
+    countTarget("D1 round trips: login", roundTrips.login?.d1, 2),
+    countTarget("DO calls: login", roundTrips.login?.durableObjectCalls, 2),
+    countTarget("D1 round trips: login+TOTP", roundTrips.loginTotp?.d1, 2),
+    countTarget("DO calls: login+TOTP", roundTrips.loginTotp?.durableObjectCalls, 2),
+    countTarget("D1 round trips: login+backup code", roundTrips.loginBackup?.d1, 2),
+    countTarget("DO calls: login+backup code", roundTrips.loginBackup?.durableObjectCalls, 2),
+    countTarget("D1 round trips: GET /auth/me", roundTrips.me?.d1, 1),
+    dashboardAvailable
+      ? ratioTarget(
+          "dashboard p50 at c=1: 100,000 / 100 users",
+          ratios((r) => (r.dashboardBigP50 ?? Number.NaN) / (r.dashboardSmallP50 ?? Number.NaN)),
+          2,
+          true,
+          `${m((r) => r.dashboardBigP50)} ms`,
+          `${m((r) => r.dashboardSmallP50)} ms`,
+        )
+      : {
+          name: "dashboard 100,000 / 100 users",
+          measured: "no route",
+          limit: "≤ 2×",
+          ratio: null,
+          pass: null,
+        },
+    ratioTarget(
+      "bundle, minified + gzipped",
+      bundle.gzipKiB / 120,
+      1,
+      true,
+      `${bundle.gzipKiB} KiB`,
+      "120 KiB",
+    ),
+  ];
+
+  // ---- the report ----
+  const labels: Record<string, [string, string]> = {
+    health: ["GET /api/v1/health", "health"],
+    login: ["POST /auth/login (no MFA)", "login"],
+    loginTotp: ["POST /auth/login + TOTP", "loginTotp"],
+    me: ["GET /auth/me", "me"],
+    dashboardBig: [
+      `GET /tenants/{id}/mfa/status, ${BIG_TENANT.users.toLocaleString("en")} users`,
+      "dashboard",
+    ],
+    dashboardSmall: [`GET /tenants/{id}/mfa/status, ${SMALL_TENANT.users} users`, "dashboard"],
+  };
+  const rows: (string | number)[][] = [];
+  for (const [key, measured] of Object.entries(series)) {
+    const [label, tripsKey] = labels[key] ?? [key, key];
+    const trips = roundTrips[tripsKey];
+    for (const concurrency of CONCURRENCY) {
+      const r = measured[`c${concurrency}`];
+      if (!r) continue;
+      const first = concurrency === 1;
+      rows.push([
+        first ? label : "",
+        concurrency,
+        r.p50,
+        r.p99,
+        r.rps,
+        r.requests,
+        r.failures,
+        r.serverCpuMsPerRequest ?? "",
+        first && trips ? trips.d1 : "",
+        first && trips ? trips.durableObjectCalls : "",
+      ]);
+    }
+  }
+  const cpu = cpus();
+  console.log(`\nedge-mfa bench, ${startedAt.toISOString()}, ${cpu.length} × ${cpu[0]?.model ?? "cpu"}`);
+  console.log(
+    `PBKDF2-SHA256, 100,000 iterations, 32 bytes, in workerd: ${floor.pbkdf2Ms} ms (inside the Worker: ${floor.pbkdf2InsideMs} ms); health p50 at c=1: ${series.health?.c1?.p50} ms\n`,
+  );
+  console.log(
+    table(["request", "c", "p50 ms", "p99 ms", "req/s", "requests", "failures", "CPU ms", "D1", "DO"], rows),
+  );
+  console.log(
+    "req/s = concurrency / mean latency (Little's law; answers per wall second are in results.json as wallRps); CPU ms = CPU of wrangler and workerd (Worker, Durable Objects, local D1) per request; D1, DO = round trips per request, counted.",
+  );
+  console.log("\nround trips per request, counted on the real bindings:");
+  console.log(
+    table(
+      ["request", "D1 round trips", "D1 batches", "D1 statements", "DO calls", "status"],
+      Object.entries(roundTrips).map(([k, t]) => [
+        k,
+        t.d1,
+        t.d1Batches,
+        t.d1Statements,
+        t.durableObjectCalls,
+        t.status,
+      ]),
+    ),
+  );
+  console.log(`\npaired rounds (each reference measured next to what it is compared with):`);
+  console.log(
+    table(
+      [
+        "round",
+        "PBKDF2 ms",
+        "health p50",
+        "login p50",
+        "TOTP p50",
+        "login/s c=8",
+        "TOTP/s c=8",
+        "health/s c=32",
+        "me/s c=32",
+        "dash 100k p50",
+        "dash 100 p50",
+        "CPU ms: login c=1",
+        "TOTP c=1",
+        "login c=8",
+        "TOTP c=8",
+      ],
+      rounds.map((r, i) => [
+        i + 1,
+        r.pbkdf2Ms,
+        r.healthP50,
+        r.loginP50,
+        r.loginTotpP50,
+        r.loginRps8,
+        r.loginTotpRps8,
+        r.healthRps32,
+        r.meRps32,
+        r.dashboardBigP50 ?? "",
+        r.dashboardSmallP50 ?? "",
+        r.loginCpu1 ?? "",
+        r.loginTotpCpu1 ?? "",
+        r.loginCpu8 ?? "",
+        r.loginTotpCpu8 ?? "",
+      ]),
+    ),
+  );
+  console.log("\ntargets (ratio = median over the paired rounds):");
+  console.log(
+    table(
+      ["target", "measured", "limit", "ratio", "result"],
+      targets.map((t) => [t.name, t.measured, t.limit, t.ratio ?? "", verdict(t)]),
+    ),
+  );
+  console.log(
+    `\nbundle: ${round(bundle.minifiedBytes / 1024, 1)} KiB minified, ${bundle.gzipKiB} KiB gzipped; largest parts (minified): ${bundle.largest
+      .map((l) => `${l.module} ${l.minifiedKiB} KiB`)
+      .join(", ")}`,
+  );
+
+  writeFileSync(
+    RESULTS,
+    `${JSON.stringify(
+      {
+        date: startedAt.toISOString(),
+        machine: { cpus: cpu.length, model: cpu[0]?.model, node: process.version },
+        scale: SCALE,
+        floor,
+        seed: {
+          mfaUsers: seededMfaUsers,
+          plainUsers: seededMfaUsers,
+          sessionUsers: SESSION_USERS,
+          bigTenantUsers: BIG_TENANT.users,
+          smallTenantUsers: SMALL_TENANT.users,
+        },
+        series,
+        rounds,
+        roundTrips,
+        bundle,
+        targets,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  const failed = targets.filter((t) => t.pass === false);
+  console.log(`\nwritten: ${RESULTS}`);
+  console.log(failed.length === 0 ? "every target met" : `missed: ${failed.map((t) => t.name).join("; ")}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error("bench failed:", error);
+    process.exit(1);
+  },
+);
