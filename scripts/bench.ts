@@ -30,6 +30,7 @@ import {
 } from "../bench/lib/seed";
 import { TotpPool } from "../bench/lib/totp-pool";
 import { hashPassword } from "../src/auth/password";
+import { randomBase64, randomSecrets, writeVarsFile } from "./dev-vars";
 
 const SCALE = Math.min(3, Math.max(0.1, Number(process.env.BENCH_SCALE ?? "1") || 1));
 const CONCURRENCY = [1, 8, 32] as const;
@@ -48,10 +49,6 @@ const BIG_TENANT = { id: "bench-big", users: 100_000, usernamePrefix: "big" };
 const SMALL_TENANT = { id: "bench-small", users: 100, usernamePrefix: "small" };
 /** Sessions for GET /auth/me come from this many users. */
 const SESSION_USERS = 32;
-
-function randomBase64(bytes: number): string {
-  return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("base64");
-}
 
 function log(message: string): void {
   console.log(`bench: ${message}`);
@@ -404,20 +401,9 @@ async function main(): Promise<void> {
   const roundTrips = await countRoundTrips();
 
   // Secrets of this run only, in a file wrangler reads instead of .dev.vars (--env-file).
-  const secrets = {
-    SESSION_SIGNING_KEY: randomBase64(32),
-    PASSWORD_PEPPER: randomBase64(32),
-    BACKUP_CODE_PEPPER: randomBase64(32),
-    TOTP_ENCRYPTION_KEYS: `bench1:${randomBase64(32)}`,
-  };
+  const secrets = randomSecrets("bench1");
   const envFile = join(OUT, "bench.env");
-  writeFileSync(
-    envFile,
-    `${Object.entries(secrets)
-      .map(([k, v]) => `${k}="${v}"`)
-      .join("\n")}\n`,
-    { mode: 0o600 },
-  );
+  writeVarsFile(envFile, secrets);
   const password = `bench-${randomBase64(12)}`;
 
   const config = snapshotConfig();

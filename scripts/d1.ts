@@ -4,7 +4,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-export type Target = "--local" | "--remote";
+/** The remote database, the local one in `.wrangler/state`, or a local one kept in another folder. */
+export type Target = "--local" | "--remote" | { persistTo: string };
+
+function targetArgs(target: Target): string[] {
+  return typeof target === "string" ? [target] : ["--local", "--persist-to", target.persistTo];
+}
 
 const WRANGLER = join(import.meta.dirname, "..", "node_modules", ".bin", "wrangler");
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
@@ -28,7 +33,7 @@ export function executeSql(target: Target, statements: string[]): void {
   const file = join(dir, "statements.sql");
   try {
     writeFileSync(file, `${statements.join(";\n")};\n`);
-    wrangler(["d1", "execute", "DB", target, "--file", file, "--yes"], { quiet: true });
+    wrangler(["d1", "execute", "DB", ...targetArgs(target), "--file", file, "--yes"], { quiet: true });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -36,11 +41,13 @@ export function executeSql(target: Target, statements: string[]): void {
 
 /** Runs one query and returns its rows. */
 export function querySql<Row>(target: Target, sql: string): Row[] {
-  const out = wrangler(["d1", "execute", "DB", target, "--command", sql, "--json"], { quiet: true });
+  const out = wrangler(["d1", "execute", "DB", ...targetArgs(target), "--command", sql, "--json"], {
+    quiet: true,
+  });
   const parsed = JSON.parse(out) as { results: Row[] }[];
   return parsed[0]?.results ?? [];
 }
 
 export function applyMigrations(target: Target): void {
-  wrangler(["d1", "migrations", "apply", "DB", target], { quiet: true });
+  wrangler(["d1", "migrations", "apply", "DB", ...targetArgs(target)], { quiet: true });
 }

@@ -14,26 +14,36 @@ export function readDevVars(): Record<string, string> {
   return vars;
 }
 
-const random = (bytes: number) =>
-  Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("base64");
+/** Random bytes in base64: every secret and throwaway password the scripts make. */
+export function randomBase64(bytes: number): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("base64");
+}
+
+/** A password of letters and digits (no characters a shell or a .env file would treat specially). */
+export function randomPassword(): string {
+  return randomBase64(15).replace(/[+/=]/g, "x");
+}
+
+/** The Worker's secrets, fresh and random; `keyId` names the TOTP encryption key. */
+export function randomSecrets(keyId: string) {
+  return {
+    SESSION_SIGNING_KEY: randomBase64(32),
+    PASSWORD_PEPPER: randomBase64(32),
+    BACKUP_CODE_PEPPER: randomBase64(32),
+    TOTP_ENCRYPTION_KEYS: `${keyId}:${randomBase64(32)}`,
+  };
+}
+
+/** Writes variables in the .dev.vars (and --env-file) format, readable by the owner only. */
+export function writeVarsFile(path: string, vars: Record<string, string>, comment?: string): void {
+  const lines = Object.entries(vars).map(([name, value]) => `${name}="${value}"`);
+  writeFileSync(path, `${comment ? `# ${comment}\n` : ""}${lines.join("\n")}\n`, { mode: 0o600 });
+}
 
 /** Creates .dev.vars with fresh random secrets when it is missing; an existing file is kept as it is. */
 export function ensureDevVars(): { created: boolean; vars: Record<string, string> } {
   if (existsSync(DEV_VARS)) return { created: false, vars: readDevVars() };
-  const vars = {
-    SESSION_SIGNING_KEY: random(32),
-    PASSWORD_PEPPER: random(32),
-    BACKUP_CODE_PEPPER: random(32),
-    TOTP_ENCRYPTION_KEYS: `dev1:${random(32)}`,
-    DEMO_ADMIN_PASSWORD: random(15).replace(/[+/=]/g, "x"),
-  };
-  const lines = Object.entries(vars).map(([name, value]) => `${name}="${value}"`);
-  writeFileSync(
-    DEV_VARS,
-    `# Local development only; made by npm run dev. Never commit.\n${lines.join("\n")}\n`,
-    {
-      mode: 0o600,
-    },
-  );
+  const vars = { ...randomSecrets("dev1"), DEMO_ADMIN_PASSWORD: randomPassword() };
+  writeVarsFile(DEV_VARS, vars, "Local development only; made by npm run dev. Never commit.");
   return { created: true, vars };
 }

@@ -100,19 +100,28 @@ export function groupCpuMs(pgid: number): number | null {
   return ticks * TICK_MS;
 }
 
+export interface DevServerOptions {
+  /** Where it listens on 127.0.0.1; a free port when not given. */
+  port?: number;
+  /** Its output; bench/out/wrangler-<name>.log when not given. */
+  logPath?: string;
+  timeoutMs?: number;
+}
+
 /**
- * Starts `wrangler dev` on a free port of 127.0.0.1 with its own inspector port, its log in
- * bench/out, and waits until `readyPath` answers.
+ * Starts `wrangler dev` on 127.0.0.1 with its own inspector port and its output in a log file,
+ * and waits until `readyPath` answers.
  */
 export async function startWranglerDev(
   name: string,
   args: string[],
   readyPath: string,
-  timeoutMs = 90_000,
+  options: DevServerOptions = {},
 ): Promise<DevServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const inspectorPort = await freePort();
-  const logPath = join(OUT, `wrangler-${name}.log`);
+  const logPath = options.logPath ?? join(OUT, `wrangler-${name}.log`);
+  const timeoutMs = options.timeoutMs ?? 90_000;
   const log = openSync(logPath, "w");
   const child = spawn(
     join(BIN, "wrangler"),
