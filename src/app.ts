@@ -13,6 +13,7 @@ import { openDb } from "./db/client";
 import { ConfigError, loadConfig } from "./env";
 import { ApiError, errorBody } from "./errors";
 import { jsonBodies, noStore, sameOriginOnly, securityHeaders } from "./middleware/security";
+import { uiRoutes } from "./ui";
 
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -27,6 +28,7 @@ app.use(async (c, next) => {
   await next();
 });
 app.use("/api/*", noStore, sameOriginOnly);
+app.use("/ui/*", noStore, sameOriginOnly);
 app.use(
   "/api/*",
   bodyLimit({
@@ -44,6 +46,7 @@ api.route("/auth", authRoutes);
 api.route("/mfa", mfaRoutes);
 api.route("/tenants", userRoutes);
 api.route("/tenants", tenantRoutes);
+app.route("/ui", uiRoutes);
 
 api.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer" });
 api.doc31("/openapi.json", (c) => ({

@@ -37,13 +37,7 @@ export async function updateSettings(
   patch: SettingsPatch,
   actor: { id: string; ip: string },
 ): Promise<{ tenant: Tenant; impact: Impact }> {
-  const mfaRequired = patch.mfaRequired ?? tenant.mfaRequired;
-  const next: Tenant = {
-    ...tenant,
-    mfaRequired,
-    mfaGracePeriodDays: patch.mfaGracePeriodDays ?? tenant.mfaGracePeriodDays,
-    mfaEnforcedSince: mfaRequired ? (tenant.mfaRequired ? tenant.mfaEnforcedSince : now()) : null,
-  };
+  const next = applySettingsPatch(tenant, patch);
   const audit = insertAudit(db, {
     tenantId: tenant.id,
     action: "settings.updated",
@@ -63,6 +57,27 @@ export async function updateSettings(
       .where(eq(tenants.id, tenant.id)),
     audit,
   ]);
+  return { tenant: next, impact: await measureImpact(db, next) };
+}
+
+/** The tenant as it would be after the change, at this moment; nothing is written. */
+export function applySettingsPatch(tenant: Tenant, patch: SettingsPatch): Tenant {
+  const mfaRequired = patch.mfaRequired ?? tenant.mfaRequired;
+  return {
+    ...tenant,
+    mfaRequired,
+    mfaGracePeriodDays: patch.mfaGracePeriodDays ?? tenant.mfaGracePeriodDays,
+    mfaEnforcedSince: mfaRequired ? (tenant.mfaRequired ? tenant.mfaEnforcedSince : now()) : null,
+  };
+}
+
+/** What a change would mean if it were saved now (the settings screen shows it before Save). */
+export async function previewSettings(
+  db: Db,
+  tenant: Tenant,
+  patch: SettingsPatch,
+): Promise<{ tenant: Tenant; impact: Impact }> {
+  const next = applySettingsPatch(tenant, patch);
   return { tenant: next, impact: await measureImpact(db, next) };
 }
 

@@ -1,0 +1,129 @@
+// The UI's only script of its own, loaded from our origin after htmx (the CSP allows no inline script).
+// It configures htmx, keeps the grace countdown live, shows times in the reader's time zone, and
+// wires the copy and cancel buttons. Everything else is plain HTML and htmx attributes.
+(() => {
+  // Runs before htmx initialises (both scripts are deferred, htmx waits for DOMContentLoaded).
+  if (window.htmx) {
+    Object.assign(window.htmx.config, {
+      // No inline <style> (the CSP refuses it; the indicator styles live in app.css), no eval.
+      includeIndicatorStyles: false,
+      // Settling copies these attributes across a swap; copying "style" would be an inline style.
+      attributesToSettle: ["class", "width", "height"],
+      allowEval: false,
+      allowScriptTags: false,
+      // Pages can hold secrets and backup codes: never keep copies of them in localStorage.
+      historyCacheSize: 0,
+      refreshOnHistoryMiss: true,
+      selfRequestsOnly: true,
+      // Refusals are fragments meant for the page (an invalid code, a wait time): swap them in as
+      // the expected answers they are. Server failures are swapped too, and logged as errors.
+      responseHandling: [
+        { code: "204", swap: false },
+        { code: "[23]..", swap: true },
+        { code: "4..", swap: true, error: false },
+        { code: "5..", swap: true, error: true },
+      ],
+    });
+  }
+
+  const UNITS = [
+    ["day", 86400],
+    ["hour", 3600],
+    ["minute", 60],
+    ["second", 1],
+  ];
+
+  /** "6 days 23 hours", "3 minutes 5 seconds": the two largest units, as the server words it. */
+  function formatDuration(totalSeconds) {
+    let rest = Math.max(0, Math.floor(totalSeconds));
+    const parts = [];
+    for (const [unit, size] of UNITS) {
+      const count = Math.floor(rest / size);
+      rest -= count * size;
+      if (count > 0 || parts.length > 0)
+        parts.push(count === 0 ? "" : `${count} ${unit}${count === 1 ? "" : "s"}`);
+      if (parts.length === 2) break;
+    }
+    return parts.filter(Boolean).join(" ") || "no time";
+  }
+
+  function tickCountdowns() {
+    for (const element of document.querySelectorAll("[data-countdown-to]")) {
+      const deadline = Date.parse(element.getAttribute("data-countdown-to"));
+      if (Number.isNaN(deadline)) continue;
+      element.textContent = formatDuration((deadline - Date.now()) / 1000);
+    }
+  }
+
+  const localFormat = new Intl.DateTimeFormat(undefined, {
+    dateStyle: "medium",
+    timeStyle: "short",
+  });
+
+  function localiseTimes(root) {
+    for (const element of root.querySelectorAll("time[data-local-time]")) {
+      const at = Date.parse(element.getAttribute("datetime"));
+      if (Number.isNaN(at)) continue;
+      element.title = element.textContent;
+      element.textContent = localFormat.format(new Date(at));
+      element.removeAttribute("data-local-time");
+    }
+  }
+
+  async function copy(button) {
+    const text = button.getAttribute("data-copy");
+    const label = button.innerHTML;
+    try {
+      await navigator.clipboard.writeText(text);
+      button.textContent = "Copied";
+    } catch {
+      button.textContent = "Copy failed: select the text instead";
+    }
+    setTimeout(() => {
+      button.innerHTML = label;
+    }, 2000);
+  }
+
+  document.addEventListener("click", (event) => {
+    const target = event.target instanceof Element ? event.target : null;
+    const copyButton = target?.closest("[data-copy]");
+    if (copyButton) {
+      event.preventDefault();
+      copy(copyButton);
+      return;
+    }
+    const closeButton = target?.closest("[data-close-details]");
+    if (closeButton) {
+      const details = closeButton.closest("details");
+      if (details) {
+        details.open = false;
+        details.querySelector("summary")?.focus();
+      }
+    }
+  });
+
+  // The sign-in page takes the tenant from the link in a reminder email (/?tenant=…) or remembers it
+  // (never the username or password), and says why it is shown.
+  function setUpSignIn() {
+    const tenant = document.getElementById("tenant");
+    const query = new URLSearchParams(location.search);
+    if (tenant) {
+      if (!tenant.value) tenant.value = query.get("tenant") ?? localStorage.getItem("tenant") ?? "";
+      tenant.form?.addEventListener("submit", () => localStorage.setItem("tenant", tenant.value.trim()));
+    }
+    const notice = document.getElementById("signed-out-notice");
+    if (notice && query.has("signed-out")) notice.hidden = false;
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    setUpSignIn();
+    localiseTimes(document);
+    tickCountdowns();
+    setInterval(tickCountdowns, 1000);
+  });
+  // Content htmx swaps in gets the same treatment.
+  document.addEventListener("htmx:load", (event) => {
+    if (event.target instanceof Element) localiseTimes(event.target);
+    tickCountdowns();
+  });
+})();

@@ -1,0 +1,31 @@
+// The browser UI's server side: htmx fragments and the signed-in pages under /ui, thin layers over
+// the same domain functions as the JSON API. The sign-in page, styles and scripts are static, in public/.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { AppEnv } from "../context";
+import { ApiError } from "../errors";
+import { auditRoutes } from "./audit";
+import { handleUiError } from "./errors";
+import { loginRoutes } from "./login";
+import { profileRoutes } from "./profile";
+import { securityRoutes } from "./security";
+import { userRoutes } from "./users";
+
+const MAX_FORM_BYTES = 16 * 1024;
+
+export const uiRoutes = new Hono<AppEnv>();
+uiRoutes.onError(handleUiError);
+uiRoutes.use(
+  bodyLimit({
+    maxSize: MAX_FORM_BYTES,
+    onError: () => {
+      throw new ApiError("payload_too_large");
+    },
+  }),
+);
+uiRoutes.get("/", (c) => c.redirect("/ui/profile", 303));
+uiRoutes.route("/", loginRoutes);
+uiRoutes.route("/", profileRoutes);
+uiRoutes.route("/settings", securityRoutes);
+uiRoutes.route("/settings", userRoutes);
+uiRoutes.route("/audit", auditRoutes);

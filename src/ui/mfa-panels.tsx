@@ -1,0 +1,156 @@
+// The enrollment panels shared by Profile and the forced enrollment page: the QR code with its
+// manual key and the verify form, then the backup codes, shown once.
+import type { SetupResult } from "../auth/mfa";
+import { Alert, CodeField, groupDigits, Icon } from "./components";
+
+/** Which screen an enrollment runs on: Profile's Enable, Profile's Move, or the forced enrollment. */
+export type SetupFlow = "enable" | "move" | "enroll";
+
+export function parseFlow(value: string): SetupFlow {
+  return value === "move" || value === "enroll" ? value : "enable";
+}
+
+const SETUP_TITLE: Record<SetupFlow, string> = {
+  enable: "Set up two-step verification",
+  move: "Move to a new device",
+  enroll: "Set up two-step verification",
+};
+
+export const SetupPanel = ({ setup, flow }: { setup: SetupResult; flow: SetupFlow }) => (
+  <section id="mfa-card" class="card" aria-labelledby="setup-title">
+    <h2 id="setup-title">{SETUP_TITLE[flow]}</h2>
+    {flow === "move" && (
+      <p class="muted">Your current authenticator keeps working until you confirm the new one below.</p>
+    )}
+    <ol class="setup-steps">
+      <li>
+        <h3>Scan this QR code with your authenticator app</h3>
+        <p class="muted">
+          Google Authenticator, Microsoft Authenticator, Authy, 1Password, Bitwarden or any other TOTP app.
+        </p>
+        <div class="qr-box">
+          <img
+            class="qr"
+            src={setup.qrCode}
+            alt="QR code that adds this account to an authenticator app"
+            width="240"
+            height="240"
+          />
+          <div class="manual-key">
+            <p id="manual-key-label">Can't scan it? Enter this key in the app instead:</p>
+            <code id="manual-key">{groupDigits(setup.secret)}</code>
+            <button type="button" class="btn btn-secondary btn-small" data-copy={setup.secret}>
+              <Icon name="copy" /> Copy key
+            </button>
+          </div>
+        </div>
+      </li>
+      <li>
+        <h3>Enter the 6-digit code the app shows</h3>
+        <VerifyForm flow={flow} backupCodes={setup.backupCodes} />
+      </li>
+    </ol>
+    {flow !== "enroll" && (
+      <p>
+        <a href="/ui/profile" class="btn btn-link">
+          Cancel
+        </a>
+      </p>
+    )}
+  </section>
+);
+
+/**
+ * The code that confirms the new secret. The backup codes made at setup ride along in the form so
+ * they can be shown after verify; the server shows them only if they hash to the user's codes.
+ */
+export const VerifyForm = ({
+  flow,
+  backupCodes,
+  error,
+}: {
+  flow: SetupFlow;
+  backupCodes: string[];
+  error?: string | undefined;
+}) => (
+  <form
+    id="verify-form"
+    class="stack"
+    method="post"
+    action="/ui/mfa/verify"
+    hx-post="/ui/mfa/verify"
+    hx-target="this"
+    hx-swap="outerHTML"
+    hx-disabled-elt="find button"
+  >
+    <input type="hidden" name="flow" value={flow} />
+    <input type="hidden" name="backup_codes" value={backupCodes.join(" ")} />
+    {error && <Alert tone="error">{error}</Alert>}
+    <CodeField id="verify-code" name="code" label="Code from the app" kind="totp" autofocus={!!error} />
+    <div class="actions">
+      <button type="submit" class="btn btn-primary">
+        {flow === "move" ? "Confirm new device" : "Verify and turn on"}
+      </button>
+    </div>
+  </form>
+);
+
+/** Shown exactly once, right after they are made: there is no way to see them again. */
+export const BackupCodesPanel = ({
+  codes,
+  title,
+  intro,
+  continueLabel,
+  productName,
+}: {
+  codes: string[];
+  title: string;
+  intro: string;
+  continueLabel: string;
+  productName: string;
+}) => {
+  const text = [
+    `${productName} backup codes`,
+    "Each code signs you in once if you cannot use your authenticator app.",
+    "",
+    ...codes.map((code) => groupDigits(code)),
+    "",
+  ].join("\n");
+  return (
+    <section id="mfa-card" class="card" aria-labelledby="codes-title">
+      <div class="card-title-row">
+        <span class="badge-icon badge-success">
+          <Icon name="check" />
+        </span>
+        <h2 id="codes-title">{title}</h2>
+      </div>
+      <p>{intro}</p>
+      <Alert tone="warning">
+        <strong>Save these backup codes now. They will not be shown again.</strong> Each one signs you in once
+        if you lose your phone. Keep them in a password manager or another safe place.
+      </Alert>
+      <ol class="backup-codes" id="backup-codes" aria-label="Backup codes">
+        {codes.map((code) => (
+          <li>
+            <code>{groupDigits(code)}</code>
+          </li>
+        ))}
+      </ol>
+      <div class="actions">
+        <button type="button" class="btn btn-secondary" data-copy={text}>
+          <Icon name="copy" /> Copy codes
+        </button>
+        <a
+          class="btn btn-secondary"
+          download={`${productName.toLowerCase()}-backup-codes.txt`}
+          href={`data:text/plain;charset=utf-8,${encodeURIComponent(text)}`}
+        >
+          <Icon name="download" /> Download as text
+        </a>
+        <a class="btn btn-primary" href="/ui/profile">
+          {continueLabel}
+        </a>
+      </div>
+    </section>
+  );
+};

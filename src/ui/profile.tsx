@@ -1,0 +1,443 @@
+// Profile (user menu → Profile) and the forced enrollment page: turning MFA on, moving to a new
+// device, regenerating backup codes and turning MFA off, each through the same domain functions the
+// JSON API calls (src/auth/mfa.ts), each change confirmed with a fresh code.
+import { Hono } from "hono";
+import { BACKUP_CODE_COUNT, hashBackupCode } from "../auth/backup-codes";
+import { enforcementFor } from "../auth/enforcement";
+import {
+  countUnusedBackupCodes,
+  disableMfa,
+  type MfaContext,
+  regenerateBackupCodes,
+  startSetup,
+  verifySetup,
+} from "../auth/mfa";
+import { selectUnusedBackupHashes } from "../auth/second-factor";
+import { now } from "../clock";
+import { type AppEnv, requestContext } from "../context";
+import type { Tenant, User } from "../db/schema";
+import { requireAuth } from "../middleware/session";
+import { Alert, CodeField, Icon, LocalTime, Pill } from "./components";
+import { handleUiError, showErrorsInPlace } from "./errors";
+import { formFields, fragment, page, redirect, setSessionCookie, type UiContext } from "./http";
+import { AppPage, BarePage, PageHeader, type Viewer } from "./layout";
+import { BackupCodesPanel, parseFlow, SetupPanel, VerifyForm } from "./mfa-panels";
+
+export const profileRoutes = new Hono<AppEnv>();
+profileRoutes.onError(handleUiError);
+
+/** Who is looking, and whether a grace countdown applies to them. */
+export function viewerOf(c: UiContext): Viewer {
+  const { user, tenant } = c.var.auth;
+  return {
+    user,
+    tenant,
+    enforcement: enforcementFor(tenant, user, now()),
+    productName: c.var.config.productName,
+  };
+}
+
+function mfaContext(c: UiContext): MfaContext {
+  return { ...requestContext(c), auth: c.var.auth };
+}
+
+/** Messages a redirect back to Profile may carry; only these keys are ever shown. */
+const NOTICES: Record<string, string> = {
+  "mfa-disabled": "Two-step verification is off. Your other sessions have been signed out.",
+};
+
+profileRoutes.get("/profile", requireAuth(), async (c) => {
+  const viewer = viewerOf(c);
+  const { user, tenant } = viewer;
+  const remaining = await remainingCodes(c, user);
+  const notice = NOTICES[c.req.query("notice") ?? ""];
+  return page(
+    c,
+    <AppPage viewer={viewer} title="Profile" section="profile">
+      <PageHeader title="Profile" lead="Your account and how you sign in." />
+      {notice && <Alert tone="success">{notice}</Alert>}
+      <div class="profile-grid">
+        <AccountCard user={user} tenant={tenant} />
+        <MfaCard user={user} tenant={tenant} remaining={remaining} />
+      </div>
+    </AppPage>,
+  );
+});
+
+/** Where sign-in sends users whose MFA is due: nothing else opens until they enroll. */
+profileRoutes.get("/enroll", requireAuth(["session", "enrollment"]), (c) => {
+  const { session, user, tenant } = c.var.auth;
+  if (session.kind === "session" && enforcementFor(tenant, user, now()).kind !== "blocked") {
+    return redirect(c, "/ui/profile");
+  }
+  return page(
+    c,
+    <BarePage title="Set up two-step verification" productName={c.var.config.productName}>
+      <div class="auth-card auth-card-wide">
+        <StartSetupCard tenantName={tenant.name} username={user.username} />
+        <form method="post" action="/ui/logout" hx-post="/ui/logout" class="center">
+          <button type="submit" class="btn btn-link">
+            Sign out
+          </button>
+        </form>
+      </div>
+    </BarePage>,
+  );
+});
+
+profileRoutes.post("/mfa/setup", requireAuth(["session", "enrollment"]), async (c) => {
+  const field = await formFields(c);
+  const flow = parseFlow(field("flow"));
+  try {
+    const setup = await startSetup(mfaContext(c), flow === "move" ? field("code").slice(0, 64) : undefined);
+    return fragment(c, <SetupPanel setup={setup} flow={flow} />);
+  } catch (error) {
+    const { user, tenant } = c.var.auth;
+    if (flow === "enroll") {
+      return showErrorsInPlace(c, error, (message) => (
+        <StartSetupCard tenantName={tenant.name} username={user.username} error={message} />
+      ));
+    }
+    const remaining = await remainingCodes(c, user);
+    return showErrorsInPlace(c, error, (message) => (
+      <MfaCard
+        user={user}
+        tenant={tenant}
+        remaining={remaining}
+        open={flow === "move" ? "move" : undefined}
+        error={message}
+      />
+    ));
+  }
+});
+
+profileRoutes.post("/mfa/verify", requireAuth(["session", "enrollment"]), async (c) => {
+  const field = await formFields(c);
+  const flow = parseFlow(field("flow"));
+  const postedCodes = field("backup_codes").split(/\s+/).filter(Boolean).slice(0, BACKUP_CODE_COUNT);
+  let session: Awaited<ReturnType<typeof verifySetup>>["session"];
+  try {
+    ({ session } = await verifySetup(mfaContext(c), field("code").slice(0, 64)));
+  } catch (error) {
+    return showErrorsInPlace(c, error, (message) => (
+      <VerifyForm flow={flow} backupCodes={postedCodes} error={message} />
+    ));
+  }
+  // Verify with an enrollment token answers with a full session: it replaces the token in the cookie.
+  if (session) setSessionCookie(c, session.token, session.expiresAt);
+  const codes = await confirmedBackupCodes(c, c.var.auth.user.id, postedCodes);
+  c.header("HX-Retarget", "#mfa-card");
+  c.header("HX-Reswap", "outerHTML");
+  return fragment(
+    c,
+    <>
+      {codes ? (
+        <BackupCodesPanel
+          codes={codes}
+          title={flow === "move" ? "Your new device is ready" : "Two-step verification is on"}
+          intro={
+            flow === "move"
+              ? "Sign in with codes from your new device from now on; the old one no longer works. Your backup codes were replaced too."
+              : "From now on you'll enter a code from your authenticator app when you sign in."
+          }
+          continueLabel={flow === "enroll" ? "Continue to your account" : "Done"}
+          productName={c.var.config.productName}
+        />
+      ) : (
+        <section id="mfa-card" class="card">
+          <Alert tone="success">
+            Two-step verification is on. Generate new backup codes from your profile to keep a way in if you
+            lose your phone.
+          </Alert>
+          <a class="btn btn-primary" href="/ui/profile">
+            Continue
+          </a>
+        </section>
+      )}
+      {/* The grace banner has done its job (the enrollment page has none). */}
+      {flow !== "enroll" && <div id="grace-banner" hidden hx-swap-oob="true"></div>}
+    </>,
+  );
+});
+
+profileRoutes.post("/mfa/backup-codes", requireAuth(), async (c) => {
+  const field = await formFields(c);
+  try {
+    const codes = await regenerateBackupCodes(mfaContext(c), field("code").slice(0, 64));
+    return fragment(
+      c,
+      <BackupCodesPanel
+        codes={codes}
+        title="New backup codes"
+        intro="Your previous backup codes no longer work."
+        continueLabel="Done"
+        productName={c.var.config.productName}
+      />,
+    );
+  } catch (error) {
+    return showActionError(c, error, "regenerate");
+  }
+});
+
+profileRoutes.post("/mfa/disable", requireAuth(), async (c) => {
+  const field = await formFields(c);
+  try {
+    await disableMfa(mfaContext(c), field("code").slice(0, 64));
+  } catch (error) {
+    return showActionError(c, error, "disable");
+  }
+  return redirect(c, "/ui/profile?notice=mfa-disabled");
+});
+
+async function showActionError(c: UiContext, error: unknown, open: MfaAction) {
+  const { user, tenant } = c.var.auth;
+  const remaining = await remainingCodes(c, user);
+  return showErrorsInPlace(c, error, (message) => (
+    <MfaCard user={user} tenant={tenant} remaining={remaining} open={open} error={message} />
+  ));
+}
+
+function remainingCodes(c: UiContext, user: User): Promise<number> {
+  return user.mfaEnabledAt === null ? Promise.resolve(0) : countUnusedBackupCodes(c.var.db, user.id);
+}
+
+/**
+ * The backup codes that came back with verify, if they are the user's codes: each must hash to one
+ * of the user's unused active codes, so the page shows nothing a client made up.
+ */
+async function confirmedBackupCodes(c: UiContext, userId: string, codes: string[]): Promise<string[] | null> {
+  if (codes.length !== BACKUP_CODE_COUNT || !codes.every((code) => /^\d{8}$/.test(code))) return null;
+  const stored = new Set((await selectUnusedBackupHashes(c.var.db, userId)).map((row) => row.codeHash));
+  const pepper = c.var.config.backupCodePepper;
+  const hashes = await Promise.all(codes.map((code) => hashBackupCode(pepper, userId, code)));
+  return hashes.every((hash) => stored.has(hash)) ? codes : null;
+}
+
+const AccountCard = ({ user, tenant }: { user: User; tenant: Tenant }) => (
+  <section class="card" aria-labelledby="account-title">
+    <h2 id="account-title">Account</h2>
+    <dl class="facts">
+      <div>
+        <dt>Username</dt>
+        <dd>{user.username}</dd>
+      </div>
+      <div>
+        <dt>Email</dt>
+        <dd>{user.email}</dd>
+      </div>
+      <div>
+        <dt>Role</dt>
+        <dd>{user.role === "admin" ? "Admin" : "Member"}</dd>
+      </div>
+      <div>
+        <dt>Organisation</dt>
+        <dd>
+          {tenant.name} <span class="muted">({tenant.id})</span>
+        </dd>
+      </div>
+    </dl>
+  </section>
+);
+
+type MfaAction = "move" | "regenerate" | "disable";
+
+const MfaCard = ({
+  user,
+  tenant,
+  remaining,
+  open,
+  error,
+}: {
+  user: User;
+  tenant: Tenant;
+  remaining: number;
+  open?: MfaAction | undefined;
+  error?: string | undefined;
+}) => {
+  const enabled = user.mfaEnabledAt !== null;
+  // An error belongs in the panel that asked; when that panel is not offered, above the actions.
+  const panelShown = open !== undefined && !(open === "disable" && tenant.mfaRequired);
+  return (
+    <section id="mfa-card" class="card" aria-labelledby="mfa-title">
+      <div class="card-title-row">
+        <h2 id="mfa-title">Two-step verification</h2>
+        {enabled ? <Pill tone="success">On</Pill> : <Pill tone="neutral">Off</Pill>}
+      </div>
+      {!enabled && (
+        <>
+          <p>
+            Protect your account with a 6-digit code from an authenticator app on your phone, asked for after
+            your password.
+          </p>
+          {error && <Alert tone="error">{error}</Alert>}
+          <StartSetupForm flow="enable" label="Enable MFA" />
+        </>
+      )}
+      {enabled && user.mfaEnabledAt !== null && (
+        <>
+          {error && !panelShown && <Alert tone="error">{error}</Alert>}
+          <dl class="facts">
+            <div>
+              <dt>Turned on</dt>
+              <dd>
+                <LocalTime at={user.mfaEnabledAt} />
+              </dd>
+            </div>
+            <div>
+              <dt>Backup codes</dt>
+              <dd id="backup-codes-remaining">
+                {remaining} of {BACKUP_CODE_COUNT} remaining
+                {remaining <= 3 && (
+                  <>
+                    {" "}
+                    <Pill tone="warning">Running low</Pill>
+                  </>
+                )}
+              </dd>
+            </div>
+          </dl>
+          <div class="action-list">
+            <MfaActionPanel
+              action="move"
+              title="Move to a new device"
+              description="Set up a new phone or app. Your backup codes are replaced too."
+              submit="Continue"
+              endpoint="/ui/mfa/setup"
+              open={open}
+              error={error}
+            />
+            <MfaActionPanel
+              action="regenerate"
+              title="Regenerate backup codes"
+              description="Get ten new codes; the ones you have stop working."
+              submit="Generate new codes"
+              endpoint="/ui/mfa/backup-codes"
+              open={open}
+              error={error}
+            />
+            {tenant.mfaRequired ? (
+              <p class="action-note muted">
+                <Icon name="lock" /> {tenant.name} requires two-step verification, so it can't be turned off.
+              </p>
+            ) : (
+              <MfaActionPanel
+                action="disable"
+                title="Disable MFA"
+                description="Sign-in will ask only for your password. Your other sessions are signed out."
+                submit="Disable MFA"
+                endpoint="/ui/mfa/disable"
+                open={open}
+                error={error}
+                danger
+              />
+            )}
+          </div>
+        </>
+      )}
+    </section>
+  );
+};
+
+/** One row of the MFA actions: it opens to ask for a current code before anything changes. */
+const MfaActionPanel = ({
+  action,
+  title,
+  description,
+  submit,
+  endpoint,
+  open,
+  error,
+  danger = false,
+}: {
+  action: MfaAction;
+  title: string;
+  description: string;
+  submit: string;
+  endpoint: string;
+  open: MfaAction | undefined;
+  error: string | undefined;
+  danger?: boolean;
+}) => (
+  <details class="action" open={open === action} data-action={action}>
+    <summary>
+      <span class="action-text">
+        <strong>{title}</strong>
+        <span class="muted">{description}</span>
+      </span>
+      <Icon name="chevron" />
+    </summary>
+    <form
+      class="action-body stack"
+      method="post"
+      action={endpoint}
+      hx-post={endpoint}
+      hx-target="#mfa-card"
+      hx-swap="outerHTML"
+      hx-disabled-elt="find button"
+    >
+      {action === "move" && <input type="hidden" name="flow" value="move" />}
+      {open === action && error && <Alert tone="error">{error}</Alert>}
+      <CodeField
+        id={`${action}-code`}
+        name="code"
+        label="Current code from your app, or a backup code"
+        kind="any"
+        autofocus={open === action && !!error}
+      />
+      <div class="actions">
+        <button type="submit" class={danger ? "btn btn-danger" : "btn btn-primary"}>
+          {submit}
+        </button>
+      </div>
+    </form>
+  </details>
+);
+
+const StartSetupCard = ({
+  tenantName,
+  username,
+  error,
+}: {
+  tenantName: string;
+  username: string;
+  error?: string | undefined;
+}) => (
+  <section id="mfa-card" class="stack" aria-labelledby="enroll-title">
+    <div class="step-intro">
+      <span class="badge-icon badge-warning">
+        <Icon name="shield" />
+      </span>
+      <h1 id="enroll-title">Set up two-step verification</h1>
+      <p class="muted">
+        {tenantName} requires two-step verification for every account. Set it up now to finish signing in as{" "}
+        <strong>{username}</strong>; it takes about a minute and needs an authenticator app on your phone.
+      </p>
+    </div>
+    {error && <Alert tone="error">{error}</Alert>}
+    <StartSetupForm flow="enroll" label="Start setup" block />
+  </section>
+);
+
+/** The button that asks for a new secret and swaps the setup panel (QR code and key) into #mfa-card. */
+const StartSetupForm = ({
+  flow,
+  label,
+  block = false,
+}: {
+  flow: "enable" | "enroll";
+  label: string;
+  block?: boolean;
+}) => (
+  <form
+    method="post"
+    action="/ui/mfa/setup"
+    hx-post="/ui/mfa/setup"
+    hx-target="#mfa-card"
+    hx-swap="outerHTML"
+  >
+    <input type="hidden" name="flow" value={flow} />
+    <button type="submit" class={block ? "btn btn-primary btn-block" : "btn btn-primary"}>
+      {label}
+    </button>
+  </form>
+);

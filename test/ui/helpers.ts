@@ -1,0 +1,108 @@
+// A small stand-in for a browser talking to /ui through the Worker's real fetch handler: it posts
+// forms, sends htmx's header, keeps the session cookie, and reads what htmx would act on.
+import { exports } from "cloudflare:workers";
+import { expect } from "vitest";
+import { SESSION_COOKIE } from "../../src/middleware/session";
+import type { TestUser } from "../helpers/factory";
+import { ORIGIN } from "../helpers/http";
+
+export interface UiResponse {
+  status: number;
+  headers: Headers;
+  html: string;
+  /** Where htmx (HX-Redirect) or the browser (Location) is sent next. */
+  redirect: string | null;
+}
+
+export interface RequestOptions {
+  form?: Record<string, string>;
+  /** false: a plain browser request (a link, or a form posted with scripts off). */
+  htmx?: boolean;
+  headers?: Record<string, string>;
+}
+
+export class UiClient {
+  cookie: string | null = null;
+
+  async get(path: string, options: RequestOptions = {}): Promise<UiResponse> {
+    return this.send("GET", path, options);
+  }
+
+  async post(path: string, form: Record<string, string> = {}, options: RequestOptions = {}) {
+    return this.send("POST", path, { ...options, form });
+  }
+
+  async send(method: string, path: string, options: RequestOptions = {}): Promise<UiResponse> {
+    const headers = new Headers(options.headers);
+    if (options.htmx !== false) headers.set("hx-request", "true");
+    if (this.cookie && !headers.has("cookie")) headers.set("cookie", `${SESSION_COOKIE}=${this.cookie}`);
+    let body: string | undefined;
+    if (options.form) {
+      body = new URLSearchParams(options.form).toString();
+      headers.set("content-type", "application/x-www-form-urlencoded");
+    }
+    const response = await exports.default.fetch(
+      new Request(`${ORIGIN}${path}`, { method, headers, body, redirect: "manual" }),
+    );
+    this.takeCookie(response.headers.get("set-cookie"));
+    return {
+      status: response.status,
+      headers: response.headers,
+      html: await response.text(),
+      redirect: response.headers.get("hx-redirect") ?? response.headers.get("location"),
+    };
+  }
+
+  private takeCookie(header: string | null): void {
+    const match = header?.match(new RegExp(`${SESSION_COOKIE}=([^;]*)`));
+    if (!match || header === null) return;
+    this.cookie = /max-age=0/i.test(header) || match[1] === "" ? null : (match[1] ?? null);
+  }
+}
+
+/** Signs in through the UI's login form (first step only) and returns the client holding the cookie. */
+export async function signInUi(user: TestUser): Promise<UiClient> {
+  const client = new UiClient();
+  const response = await client.post("/ui/login", credentials(user));
+  expect(response.redirect).toBe("/ui/profile");
+  return client;
+}
+
+export function credentials(user: TestUser): Record<string, string> {
+  return { username: user.username, password: user.password, tenant_id: user.tenantId };
+}
+
+/** The text of an element with this id, tags removed (enough for the flat fragments we render). */
+export function textOf(html: string, id: string): string {
+  const start = html.indexOf(`id="${id}"`);
+  if (start < 0) return "";
+  const open = html.indexOf(">", start) + 1;
+  const tag = html.lastIndexOf("<", start);
+  const name = html.slice(tag + 1).match(/^[a-z0-9]+/)?.[0] ?? "div";
+  const close = html.indexOf(`</${name}>`, open);
+  return decode(html.slice(open, close).replace(/<[^>]+>/g, " "))
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+/** The manual key on the setup panel, without the spaces that group it. */
+export function manualKey(html: string): string {
+  const key = textOf(html, "manual-key").replace(/\s/g, "");
+  expect(key).toMatch(/^[A-Z2-7]{32}$/);
+  return key;
+}
+
+/** The backup codes shown in the codes panel, as the 8 digits each one is. */
+export function shownBackupCodes(html: string): string[] {
+  const list = html.slice(html.indexOf('id="backup-codes"'));
+  return [...list.matchAll(/<code>(\d{4}) (\d{4})<\/code>/g)].map((m) => `${m[1]}${m[2]}`);
+}
+
+export function decode(text: string): string {
+  return text
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&");
+}
