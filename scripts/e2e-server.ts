@@ -1,0 +1,71 @@
+// The local server the browser tests drive: `wrangler dev` on a free port, with its own state folder
+// (.wrangler/e2e, gitignored, fresh each run), its own random secrets passed with --env-file (so a
+// developer's .dev.vars is never read or touched), local migrations, and two seeded tenants with an admin each.
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { freePort, startWranglerDev } from "../bench/lib/processes";
+import { applyMigrations, type Target } from "./d1";
+import { randomPassword, randomSecrets, writeVarsFile } from "./dev-vars";
+import { createTenantWithAdmin } from "./operator";
+
+const ROOT = join(import.meta.dirname, "..");
+export const E2E_DIR = join(ROOT, ".wrangler", "e2e");
+
+/** A tenant and its first admin, as the operator CLI would create them. */
+export interface E2eTenant {
+  tenantId: string;
+  tenantName: string;
+  adminUsername: string;
+  adminPassword: string;
+}
+
+export interface E2eServer {
+  baseUrl: string;
+  /** Two tenants, so one's enforcement never changes what the other's tests see. */
+  tenants: E2eTenant[];
+  logFile: string;
+  stop: () => Promise<void>;
+}
+
+export async function startE2eServer(): Promise<E2eServer> {
+  rmSync(E2E_DIR, { recursive: true, force: true });
+  const state = join(E2E_DIR, "state");
+  mkdirSync(state, { recursive: true });
+  const port = await freePort();
+  const baseUrl = `http://localhost:${port}`;
+
+  const secrets = { ...randomSecrets("e2e"), PUBLIC_ORIGIN: baseUrl };
+  const envFile = join(E2E_DIR, "secrets.env");
+  writeVarsFile(envFile, secrets);
+
+  const target: Target = { persistTo: state };
+  applyMigrations(target);
+  const tenants: E2eTenant[] = [
+    { tenantId: "acme", tenantName: "Acme Corp" },
+    { tenantId: "initech", tenantName: "Initech" },
+  ].map((tenant) => ({
+    ...tenant,
+    adminUsername: "admin",
+    adminPassword: randomPassword(),
+  }));
+  const pepper = Buffer.from(secrets.PASSWORD_PEPPER, "base64");
+  for (const tenant of tenants) {
+    await createTenantWithAdmin(target, {
+      tenantId: tenant.tenantId,
+      name: tenant.tenantName,
+      username: tenant.adminUsername,
+      email: `${tenant.adminUsername}@${tenant.tenantId}.example`,
+      password: tenant.adminPassword,
+      pepper,
+    });
+  }
+
+  const logFile = join(E2E_DIR, "wrangler.log");
+  const server = await startWranglerDev(
+    "e2e",
+    ["--persist-to", state, "--env-file", envFile],
+    "/api/v1/health",
+    { port, logPath: logFile, timeoutMs: 120_000 },
+  );
+  return { baseUrl, tenants, logFile, stop: server.stop };
+}

@@ -1,0 +1,195 @@
+// What the browser tests share: Debian's chromium, a page that records CSP violations and script
+// errors, screenshots, an authenticator that computes codes from the key a page shows, and the API
+// for setting up users quickly.
+import { join } from "node:path";
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import { expect, inject } from "vitest";
+import { generateHotp, totpStep } from "../../src/auth/totp";
+import { decodeBase32 } from "../../src/encoding";
+import { SCREENSHOT_DIR } from "./screenshots";
+
+export const baseUrl = () => inject("baseUrl");
+
+export function tenant(id: "acme" | "initech") {
+  const found = inject("tenants").find((t) => t.tenantId === id);
+  if (!found) throw new Error(`no seeded tenant ${id}`);
+  return found;
+}
+
+/** Debian's chromium, never a browser a tool downloaded. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+}
+
+export const DESKTOP = { width: 1280, height: 860 };
+export const PHONE = { width: 390, height: 844 };
+
+/** How far the page is wider than the window (run in the page; > 0 means sideways scrolling). */
+export const PAGE_OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth";
+
+/** One person's browser: its own cookies, and a record of anything the CSP or a script refused. */
+export class Person {
+  readonly problems: string[] = [];
+
+  private constructor(
+    readonly context: BrowserContext,
+    readonly page: Page,
+  ) {
+    page.on("console", (message) => {
+      if (message.type() === "error" && !/Failed to load resource/.test(message.text())) {
+        this.problems.push(message.text());
+      }
+    });
+    page.on("pageerror", (error) => this.problems.push(error.message));
+  }
+
+  static async open(browser: Browser, viewport = DESKTOP): Promise<Person> {
+    const context = await browser.newContext({ viewport, baseURL: baseUrl(), acceptDownloads: true });
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseUrl() });
+    return new Person(context, await context.newPage());
+  }
+
+  async screenshot(name: string): Promise<void> {
+    await this.page.screenshot({ path: join(SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+  }
+
+  /** No CSP violation, no script error, then the browser closes. */
+  async close(): Promise<void> {
+    await this.context.close();
+    expect(this.problems).toEqual([]);
+  }
+
+  async signIn(credentials: { username: string; password: string; tenantId: string }): Promise<void> {
+    const { page } = this;
+    await page.goto("/");
+    await page.getByLabel("Username").fill(credentials.username);
+    await page.getByLabel("Password").fill(credentials.password);
+    await page.getByLabel("Tenant").fill(credentials.tenantId);
+    await page.getByRole("button", { name: "Continue" }).click();
+  }
+
+  async signOut(): Promise<void> {
+    const { page } = this;
+    await page.locator(".user-menu summary").click();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL((url) => url.pathname === "/" && url.searchParams.has("signed-out"));
+  }
+}
+
+/**
+ * An authenticator app: codes from the base32 key the page showed. Each time step is accepted
+ * once per user, so it never reuses one; the server accepts one step ahead, so it rarely waits.
+ */
+export class Authenticator {
+  private lastStep = -1;
+
+  constructor(private secret: string) {}
+
+  /** A new key for the same account (moving to a new device): any step of it is still unused. */
+  replaceKey(secret: string): void {
+    this.secret = secret;
+    this.lastStep = -1;
+  }
+
+  async code(): Promise<string> {
+    let current = totpStep(Date.now());
+    if (this.lastStep + 1 > current + 1) {
+      await new Promise((resolve) => setTimeout(resolve, (current + 1) * 30_000 - Date.now() + 200));
+      current = totpStep(Date.now());
+    }
+    const step = Math.max(current, this.lastStep + 1);
+    this.lastStep = step;
+    return generateHotp(decodeBase32(this.secret), step);
+  }
+}
+
+/** The text a person sees in an element (its rendered text: CSS case and line breaks included). */
+export async function visibleText(locator: Locator): Promise<string> {
+  return (await locator.allInnerTexts()).join("\n");
+}
+
+/** Reads the manual key off the setup panel, as a person would type it into their app. */
+export async function readManualKey(page: Page): Promise<string> {
+  // The setup panel arrives by an htmx swap after the click: wait for it as a person would.
+  await page.locator("#manual-key").waitFor();
+  const key = (await visibleText(page.locator("#manual-key"))).replace(/\s/g, "");
+  expect(key).toMatch(/^[A-Z2-7]{32}$/);
+  return key;
+}
+
+export async function readBackupCodes(page: Page): Promise<string[]> {
+  await page.locator("#backup-codes").waitFor();
+  const codes = await page.locator("#backup-codes code").allInnerTexts();
+  expect(codes).toHaveLength(10);
+  return codes.map((code) => code.replace(/\s/g, ""));
+}
+
+/** The JSON API, for preparing users the way another client would. */
+export async function api(path: string, init: { method?: string; token?: string; body?: unknown } = {}) {
+  const response = await fetch(`${baseUrl()}/api/v1${path}`, {
+    method: init.method ?? "GET",
+    headers: {
+      ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+      ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
+    },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : null };
+}
+
+export async function apiToken(credentials: { username: string; password: string; tenantId: string }) {
+  const response = await api("/auth/login", {
+    method: "POST",
+    body: { username: credentials.username, password: credentials.password, tenant_id: credentials.tenantId },
+  });
+  expect(response.status).toBe(200);
+  return response.json.token as string;
+}
+
+export interface E2eUser {
+  username: string;
+  password: string;
+  tenantId: string;
+}
+
+export async function createUserByApi(
+  adminToken: string,
+  tenantId: string,
+  username: string,
+): Promise<E2eUser> {
+  const password = `pw-${crypto.randomUUID()}`;
+  const response = await api(`/tenants/${tenantId}/users`, {
+    method: "POST",
+    token: adminToken,
+    body: { username, email: `${username}@${tenantId}.example`, password, role: "member" },
+  });
+  expect(response.status).toBe(201);
+  return { username, password, tenantId };
+}
+
+/** Turns MFA on through the API and returns the user's authenticator. */
+export async function enrollByApi(user: E2eUser): Promise<Authenticator> {
+  const token = await apiToken(user);
+  const setup = await api("/mfa/setup", { method: "POST", token });
+  expect(setup.status, JSON.stringify(setup.json)).toBe(200);
+  const authenticator = new Authenticator(setup.json.secret);
+  const verify = await api("/mfa/verify", {
+    method: "POST",
+    token,
+    body: { code: await authenticator.code() },
+  });
+  expect(verify.status).toBe(200);
+  return authenticator;
+}
