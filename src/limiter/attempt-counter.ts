@@ -27,16 +27,18 @@ export class AttemptCounter extends DurableObject<Env> {
       return { allowed: false, retryAfterSeconds: Math.ceil((lockedUntil - at) / 1000) };
     }
     let lockedNow = false;
+    let earliestExpiry = Number.POSITIVE_INFINITY;
     entries.forEach((entry, i) => {
       const state = states[i] as BucketState;
       if (entry.outcome === "failure") {
         lockedNow = this.recordFailure(entry, state, at) || lockedNow;
+        earliestExpiry = Math.min(earliestExpiry, state.expiresAt);
       } else if (entry.outcome === "success") {
         this.ctx.storage.kv.delete(entry.bucket);
       }
     });
     if (clearAll) this.clear();
-    await this.scheduleCleanup();
+    else await this.scheduleCleanupBy(earliestExpiry);
     return { allowed: true, lockedNow };
   }
 
@@ -89,6 +91,16 @@ export class AttemptCounter extends DurableObject<Env> {
 
   private clear(): void {
     for (const [key] of this.ctx.storage.kv.list()) this.ctx.storage.kv.delete(key);
+  }
+
+  /**
+   * Brings the alarm forward to `expiresAt` if it is set later (or not at all). An attempt touches a
+   * few buckets while an object may hold many (one per guessing address), so it never lists them.
+   */
+  private async scheduleCleanupBy(expiresAt: number): Promise<void> {
+    if (!Number.isFinite(expiresAt) || expiresAt >= Number.MAX_SAFE_INTEGER) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || expiresAt < current) await this.ctx.storage.setAlarm(expiresAt);
   }
 
   /** An alarm at the earliest expiry, so idle objects end up holding nothing. */

@@ -8,7 +8,30 @@ function accountCounter(env: Env, tenantId: string, usernameKey: string) {
 }
 
 function addressCounter(env: Env, ip: string) {
-  return env.ATTEMPTS.getByName(`ip:${ip}`);
+  return env.ATTEMPTS.getByName(`ip:${addressKey(ip)}`);
+}
+
+/**
+ * The client a per-address budget counts: an IPv4 address as it is, an IPv6 address by its /64.
+ * One subscriber holds a whole /64 (often more), so counting single IPv6 addresses would give an
+ * attacker a fresh budget per request. IPv4-mapped IPv6 counts as the IPv4 address it carries.
+ */
+export function addressKey(ip: string): string {
+  const address = ip.trim().toLowerCase().replace(/%.*$/, ""); // a zone id names a local interface
+  if (!address.includes(":")) return address;
+  const mapped = address.match(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/);
+  if (mapped?.[1]) return mapped[1];
+  const halves = address.split("::");
+  if (halves.length > 2) return address; // not an address; Cloudflare never sends one
+  const groups = (half: string | undefined) => (half ? half.split(":") : []);
+  const head = groups(halves[0]);
+  const tail = groups(halves[1]);
+  // An embedded IPv4 tail (64:ff9b::192.0.2.1) stands for two groups.
+  const tailGroups = tail.length + (tail.at(-1)?.includes(".") ? 1 : 0);
+  const missing = halves.length === 2 ? 8 - head.length - tailGroups : 0;
+  const prefix = [...head, ...Array<string>(Math.max(0, missing)).fill("0"), ...tail].slice(0, 4);
+  if (prefix.length < 4 || !prefix.every((group) => /^[0-9a-f]{1,4}$/.test(group))) return address;
+  return `${prefix.map((group) => Number.parseInt(group, 16).toString(16)).join(":")}::/64`;
 }
 
 export interface LoginAttempt {
@@ -32,7 +55,7 @@ export async function recordLoginAttempt(env: Env, attempt: LoginAttempt): Promi
   const [account, address] = await callCounters([
     accountCounter(env, attempt.tenantId, attempt.usernameKey).attempt(
       [
-        { bucket: `password:${attempt.ip}`, policy: "password", outcome: password },
+        { bucket: `password:${addressKey(attempt.ip)}`, policy: "password", outcome: password },
         { bucket: "mfa", policy: "mfa", outcome: attempt.mfa },
       ],
       attempt.completed,

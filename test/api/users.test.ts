@@ -25,7 +25,6 @@ describe("users API", () => {
       username: "bob",
       password: "a long enough password",
       tenantId,
-      user: admin.user,
     });
     expect(signIn.status).toBe(200);
     expect(signIn.json.user.id).toBe(created.json.user.id);

@@ -33,8 +33,9 @@ export async function call(method: string, path: string, options: CallOptions = 
   return { status: response.status, headers: response.headers, json: json as any, text };
 }
 
+/** Credentials are enough: an unknown user signs in (and fails) the same way. */
 export async function login(
-  user: TestUser,
+  user: Pick<TestUser, "username" | "password" | "tenantId">,
   extra: Record<string, unknown> = {},
   headers?: Record<string, string>,
 ) {

@@ -148,7 +148,7 @@ describe("admin screens", () => {
     expect(created.html).toContain("Created <strong>erin</strong>");
     expect(textOf(created.html, "user-rows")).toMatch(/erin.*Member.*Off/);
     const erin = { username: "erin", password: "correct horse battery", tenantId };
-    expect((await login(erin as Parameters<typeof login>[0])).status).toBe(200);
+    expect((await login(erin)).status).toBe(200);
 
     const taken = await client.post("/ui/settings/users", {
       username: "ERIN",

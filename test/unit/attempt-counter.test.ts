@@ -2,7 +2,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { advanceClock } from "../../src/clock";
+import { advanceClock, freezeClock, now } from "../../src/clock";
 import type { AttemptCounter } from "../../src/limiter/attempt-counter";
 import { MAX_CONSECUTIVE_FAILURES, POLICIES } from "../../src/limiter/policy";
 
@@ -73,5 +73,23 @@ describe("attempt counter", () => {
       alarm: await state.storage.getAlarm(),
     }));
     expect(after).toEqual({ keys: 0, alarm: null });
+  });
+
+  it("keeps its alarm at the earliest expiry as buckets come and go", async () => {
+    const stub = counter();
+    const alarm = () =>
+      runInDurableObject(stub, (_instance: AttemptCounter, state) => state.storage.getAlarm());
+    freezeClock();
+    const first = now() + POLICIES.mfa.windowMs + POLICIES.mfa.maxLockMs;
+    await stub.attempt(fail);
+    expect(await alarm()).toBe(first);
+    // A later failure of another bucket expires later: the alarm stays where it is.
+    advanceClock(60_000);
+    await stub.attempt([{ bucket: "password:192.0.2.1", policy: "password", outcome: "failure" }]);
+    expect(await alarm()).toBe(first);
+    // Once the first bucket has expired (and the second not yet), the alarm removes it and moves on.
+    advanceClock(POLICIES.mfa.windowMs + POLICIES.mfa.maxLockMs - 30_000);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(await alarm()).toBe(first + 60_000);
   });
 });
