@@ -77,7 +77,8 @@ export const sessions = sqliteTable(
     expiresAt: integer("expires_at").notNull(),
     revokedAt: integer("revoked_at"),
   },
-  (t) => [index("sessions_user").on(t.userId)],
+  // sessions_expires serves the daily purge of ended sessions (src/auth/sessions.ts).
+  (t) => [index("sessions_user").on(t.userId), index("sessions_expires").on(t.expiresAt)],
 );
 
 export const auditEvents = sqliteTable(

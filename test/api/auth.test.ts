@@ -1,4 +1,9 @@
+import { createExecutionContext, createScheduledController } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { TOKEN_LIFETIME_MS } from "../../src/auth/tokens";
+import { advanceClock } from "../../src/clock";
+import worker from "../../src/index";
 import { addUser, createTenant } from "../helpers/factory";
 import { call, expectError, login, sessionToken } from "../helpers/http";
 
@@ -112,5 +117,26 @@ describe("sessions", () => {
     ]) {
       expectError(await call("GET", "/api/v1/auth/me", { headers: { authorization } }), 401, "unauthorized");
     }
+  });
+
+  it("are deleted by the daily cron once expired, a chunk at a time, while live ones stay", async () => {
+    const { admin } = await createTenant();
+    await sessionToken(admin);
+    // More expired rows than one purge statement takes, from another user of the runtime.
+    await env.DB.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12000)
+       INSERT INTO sessions (id, user_id, tenant_id, kind, created_at, expires_at)
+       SELECT 'old-' || i, ?, ?, 'session', 0, 1 FROM n`,
+    )
+      .bind(admin.user.id, admin.tenantId)
+      .run();
+    advanceClock(TOKEN_LIFETIME_MS.session + 1000);
+    const live = await sessionToken(admin);
+    await worker.scheduled(createScheduledController({ cron: "0 8 * * *" }), env, createExecutionContext());
+    const left = await env.DB.prepare("SELECT count(*) AS n FROM sessions WHERE user_id = ?")
+      .bind(admin.user.id)
+      .first<{ n: number }>();
+    expect(left?.n).toBe(1);
+    expect((await call("GET", "/api/v1/auth/me", { token: live })).status).toBe(200);
   });
 });
