@@ -12,7 +12,7 @@ import type { AppEnv } from "./context";
 import { openDb } from "./db/client";
 import { ConfigError, loadConfig } from "./env";
 import { ApiError, errorBody } from "./errors";
-import { jsonBodies, noStore, sameOriginOnly, securityHeaders } from "./middleware/security";
+import { jsonBodies, noStore, sameOriginForms, sameOriginOnly, securityHeaders } from "./middleware/security";
 import { uiRoutes } from "./ui";
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -28,7 +28,7 @@ app.use(async (c, next) => {
   await next();
 });
 app.use("/api/*", noStore, sameOriginOnly);
-app.use("/ui/*", noStore, sameOriginOnly);
+app.use("/ui/*", noStore, sameOriginForms);
 app.use(
   "/api/*",
   bodyLimit({

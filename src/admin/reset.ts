@@ -26,6 +26,13 @@ export async function resetUserMfa(ctx: ResetContext, userId: string): Promise<U
     .from(users)
     .where(and(eq(users.id, userId), eq(users.tenantId, tenant.id)));
   if (!target) throw new ApiError("not_found");
+  // Turning one's own MFA off goes through /mfa/disable, which asks for a current code and honours
+  // enforcement; a reset of oneself would skip both with only a session in hand.
+  if (target.id === ctx.admin.id) {
+    throw new ApiError("forbidden", {
+      message: "Admins cannot reset their own MFA; turn it off or move to a new device from your profile",
+    });
+  }
   const at = now();
   // Only a reset of real MFA counts as one: resetting a user who never enrolled must not take their
   // grace period away.

@@ -8,15 +8,22 @@ import { now } from "../clock";
 import { requestContext } from "../context";
 import { requireAuth } from "../middleware/session";
 import { createRouter } from "./router";
-import { bearerSecurity, EnrollmentNotice, errorResponses, TenantId, User } from "./schemas";
+import {
+  bearerSecurity,
+  EnrollmentNotice,
+  errorResponses,
+  SignInPassword,
+  SignInUsername,
+  TenantId,
+  User,
+} from "./schemas";
 
 export const authRoutes = createRouter();
 
 const LoginRequest = z
   .object({
-    username: z.string().min(1).max(256),
-    // Long enough never to truncate a real password; the length rules apply when one is set.
-    password: z.string().min(1).max(1024),
+    username: SignInUsername,
+    password: SignInPassword,
     tenant_id: TenantId,
     mfa_code: z.string().max(64).optional().openapi({
       description: "A 6-digit TOTP code or an unused 8-digit backup code; spaces and dashes are ignored",

@@ -27,6 +27,14 @@ export const NewPassword = z
 
 export const Role = z.enum(["admin", "member"]);
 
+export const Email = z.email().max(254);
+
+/** A username as typed at sign-in: only bounded, since an unknown one must fail like a wrong password. */
+export const SignInUsername = z.string().min(1).max(256);
+
+/** Long enough never to truncate a real password; the length rules apply when one is set. */
+export const SignInPassword = z.string().min(1).max(1024);
+
 export const User = z
   .object({
     id: z.string(),

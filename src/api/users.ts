@@ -6,6 +6,7 @@ import { createRouter } from "./router";
 import {
   bearerSecurity,
   Cursor,
+  Email,
   encodeCursor,
   errorResponses,
   NewPassword,
@@ -21,7 +22,7 @@ export const userRoutes = createRouter();
 const CreateUserRequest = z
   .object({
     username: Username,
-    email: z.email().max(254),
+    email: Email,
     password: NewPassword,
     role: Role.default("member"),
   })

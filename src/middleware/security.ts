@@ -31,19 +31,31 @@ const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /**
  * Unsafe requests must come from our own origin. Browsers always send Origin on cross-origin POSTs,
- * so a request that carries one naming another site is refused before any cookie is looked at.
+ * so a request that carries one naming another site is refused before any cookie is looked at;
+ * Sec-Fetch-Site says the same for browsers that leave Origin out.
  */
-export const sameOriginOnly = createMiddleware<AppEnv>(async (c, next) => {
-  if (UNSAFE_METHODS.has(c.req.method)) {
-    const origin = c.req.header("origin");
-    const ownOrigins = [new URL(c.req.url).origin, c.env.PUBLIC_ORIGIN];
-    if (origin !== undefined && !ownOrigins.includes(origin)) throw new ApiError("forbidden");
-    // A cookie-carrying browser request without Origin is refused too (Sec-Fetch-Site covers old ones).
-    const site = c.req.header("sec-fetch-site");
-    if (site !== undefined && site !== "same-origin" && site !== "none") throw new ApiError("forbidden");
-  }
-  await next();
-});
+export const sameOriginOnly = originCheck({ requireProof: false });
+
+/**
+ * The browser UI's forms: as above, and a request that shows neither Origin nor Sec-Fetch-Site is
+ * refused too. Every browser we serve sends one of them, and sign-in sets a cookie without needing
+ * one, so a form posted by a page that hides where it came from must not sign anyone in.
+ */
+export const sameOriginForms = originCheck({ requireProof: true });
+
+function originCheck({ requireProof }: { requireProof: boolean }) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    if (UNSAFE_METHODS.has(c.req.method)) {
+      const origin = c.req.header("origin");
+      const site = c.req.header("sec-fetch-site");
+      const ownOrigins = [new URL(c.req.url).origin, c.env.PUBLIC_ORIGIN];
+      if (origin !== undefined && !ownOrigins.includes(origin)) throw new ApiError("forbidden");
+      if (site !== undefined && site !== "same-origin" && site !== "none") throw new ApiError("forbidden");
+      if (requireProof && origin === undefined && site === undefined) throw new ApiError("forbidden");
+    }
+    await next();
+  });
+}
 
 /** Bodies are JSON: a body of another type is 415, one that does not parse is 400 invalid_json. */
 export const jsonBodies = createMiddleware<AppEnv>(async (c, next) => {

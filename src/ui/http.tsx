@@ -7,6 +7,7 @@ import type { HtmlEscapedString } from "hono/utils/html";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { now } from "../clock";
 import type { AppEnv } from "../context";
+import { ApiError } from "../errors";
 import { SESSION_COOKIE } from "../middleware/session";
 import { BarePage } from "./layout";
 
@@ -49,9 +50,22 @@ export function redirect(c: UiContext, location: string) {
   return c.redirect(location, 303);
 }
 
-/** One text field of a urlencoded or multipart form; anything else (a file, a repeat) is "". */
+/**
+ * One text field of a urlencoded or multipart form; anything else (a file, a repeat) is "".
+ * A body of another type is 415, and one that does not parse (a multipart body without its
+ * boundary) is 400: never a 500.
+ */
 export async function formFields(c: UiContext): Promise<(name: string) => string> {
-  const body = await c.req.parseBody();
+  const type = c.req.header("content-type") ?? "";
+  if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i.test(type)) {
+    throw new ApiError("unsupported_media_type", { message: "The body must be a form" });
+  }
+  let body: Awaited<ReturnType<typeof c.req.parseBody>>;
+  try {
+    body = await c.req.parseBody();
+  } catch {
+    throw new ApiError("invalid_request", { message: "The form could not be read" });
+  }
   return (name) => {
     const value = body[name];
     return typeof value === "string" ? value : "";

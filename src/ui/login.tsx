@@ -4,7 +4,7 @@
 // exactly as the API's two-step login expects.
 import { Hono } from "hono";
 import { z } from "zod";
-import { TenantId } from "../api/schemas";
+import { SignInPassword, SignInUsername, TenantId } from "../api/schemas";
 import { type LoginResult, signIn } from "../auth/login";
 import { revokeSession } from "../auth/sessions";
 import { TOKEN_LIFETIME_MS } from "../auth/tokens";
@@ -20,16 +20,12 @@ loginRoutes.onError(handleUiError);
 
 type CodeKind = "totp" | "backup";
 
-const Credentials = z.object({
-  username: z.string().trim().min(1).max(256),
-  password: z.string().min(1).max(1024),
-  tenant_id: TenantId,
-});
+const Credentials = z.object({ username: SignInUsername, password: SignInPassword, tenant_id: TenantId });
 
 loginRoutes.post("/login", async (c) => {
   const field = await formFields(c);
   const parsed = Credentials.safeParse({
-    username: field("username"),
+    username: field("username").trim(),
     password: field("password"),
     // Tenant ids are lowercase slugs; people type "Demo" too.
     tenant_id: field("tenant_id").trim().toLowerCase(),

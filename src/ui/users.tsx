@@ -3,7 +3,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { resetUserMfa } from "../admin/reset";
-import { NewPassword, Role, Username } from "../api/schemas";
+import { Email, NewPassword, Role, Username } from "../api/schemas";
 import { enforcementFor } from "../auth/enforcement";
 import { createUser, listUsers } from "../auth/users";
 import { now } from "../clock";
@@ -12,7 +12,7 @@ import type { Tenant, User } from "../db/schema";
 import { ApiError } from "../errors";
 import { adminOnly, nextPageQuery, PAGE_SIZE } from "./admin";
 import { Alert, Icon, LoadMoreRow, Pill, TextField } from "./components";
-import { describeError, handleUiError } from "./errors";
+import { describeError, handleUiError, showErrorsInPlace } from "./errors";
 import { formFields, fragment, page, type UiContext } from "./http";
 import { AppPage, PageHeader, SettingsTabs } from "./layout";
 import { viewerOf } from "./profile";
@@ -50,7 +50,7 @@ userRoutes.get("/users/rows", ...adminOnly, async (c) => {
 
 const NewUserForm = z.object({
   username: Username,
-  email: z.email().max(254),
+  email: Email,
   password: NewPassword,
   role: Role,
 });
@@ -85,11 +85,21 @@ userRoutes.post("/users", ...adminOnly, async (c) => {
 
 userRoutes.post("/users/:userID/reset-mfa", ...adminOnly, async (c) => {
   const { user: admin, tenant } = c.var.auth;
-  const target = await resetUserMfa(
-    { ...requestContext(c), admin, tenant },
-    c.req.param("userID").slice(0, 64),
-  );
-  return fragment(c, <UserRow user={target} tenant={tenant} self={admin.id} notice="MFA reset" />);
+  try {
+    const target = await resetUserMfa(
+      { ...requestContext(c), admin, tenant },
+      c.req.param("userID").slice(0, 64),
+    );
+    return fragment(c, <UserRow user={target} tenant={tenant} self={admin.id} notice="MFA reset" />);
+  } catch (error) {
+    // The button swaps its row: a refusal must arrive as a message above the list, since anything
+    // but a row swapped into the table would vanish (and take the row with it).
+    return showErrorsInPlace(c, error, (message) => {
+      c.header("HX-Retarget", "#users-notice");
+      c.header("HX-Reswap", "innerHTML");
+      return <Alert tone="error">{message}</Alert>;
+    });
+  }
 });
 
 const FIELD_ERRORS: Required<NewUserErrors> = {
@@ -124,6 +134,7 @@ async function usersPanel(c: UiContext, state: PanelState) {
             {tenant.mfaRequired ? " and will be asked to set up two-step verification first." : "."}
           </Alert>
         )}
+        <div id="users-notice" aria-live="polite"></div>
         <table class="table">
           <thead>
             <tr>
@@ -202,7 +213,9 @@ const UserRow = ({
           </span>
         )}
       </td>
-      <td class="row-actions">{user.mfaEnabledAt !== null && <ResetMfa user={user} />}</td>
+      <td class="row-actions">
+        {user.mfaEnabledAt !== null && user.id !== self && <ResetMfa user={user} />}
+      </td>
     </tr>
   );
 };

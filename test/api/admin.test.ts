@@ -116,6 +116,18 @@ describe("admin MFA reset", () => {
       "not_found",
     );
   });
+
+  it("refuses an admin's reset of their own MFA: turning it off needs a current code", async () => {
+    const { tenantId, admin } = await createTenant();
+    const enrolled = await enrollMfa(admin);
+    expectError(
+      await call("POST", `${base(tenantId)}/users/${admin.user.id}/reset-mfa`, { token: enrolled.token }),
+      403,
+      "forbidden",
+    );
+    const me = await call("GET", "/api/v1/auth/me", { token: enrolled.token });
+    expect(me.json.user.mfa_enabled).toBe(true);
+  });
 });
 
 describe("enrollment dashboard", () => {

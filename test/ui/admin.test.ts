@@ -187,8 +187,12 @@ describe("admin screens", () => {
     expect(reset.html).not.toContain("Reset MFA");
     expect((await call("GET", "/api/v1/auth/me", { token: frank.token })).status).toBe(401);
     expect((await login(frank)).json.token).toBeTypeOf("string");
+    // A refusal goes above the list: swapped over the row, it would take the row with it.
     const missing = await client.post("/ui/settings/users/no-such-user/reset-mfa");
     expect(missing.status).toBe(404);
+    expect(missing.headers.get("hx-retarget")).toBe("#users-notice");
+    expect(missing.html).toMatch(/^<div class="alert alert-error"/);
+    expect(page.html).toContain('<div id="users-notice"');
   });
 
   it("pages through long lists with Load more", async () => {

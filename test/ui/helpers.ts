@@ -19,6 +19,10 @@ export interface RequestOptions {
   /** false: a plain browser request (a link, or a form posted with scripts off). */
   htmx?: boolean;
   headers?: Record<string, string>;
+  /** The Origin header of an unsafe request; a browser sends its page's, null sends none. */
+  origin?: string | null;
+  /** A raw body, sent as is with the content-type given in headers. */
+  body?: string;
 }
 
 export class UiClient {
@@ -35,8 +39,11 @@ export class UiClient {
   async send(method: string, path: string, options: RequestOptions = {}): Promise<UiResponse> {
     const headers = new Headers(options.headers);
     if (options.htmx !== false) headers.set("hx-request", "true");
+    // As a browser does: its forms and htmx's requests name the page's origin.
+    const origin = options.origin === undefined ? ORIGIN : options.origin;
+    if (method !== "GET" && origin !== null && !headers.has("origin")) headers.set("origin", origin);
     if (this.cookie && !headers.has("cookie")) headers.set("cookie", `${SESSION_COOKIE}=${this.cookie}`);
-    let body: string | undefined;
+    let body = options.body;
     if (options.form) {
       body = new URLSearchParams(options.form).toString();
       headers.set("content-type", "application/x-www-form-urlencoded");

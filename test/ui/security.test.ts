@@ -23,6 +23,10 @@ describe("cross-origin requests", () => {
       expect(response.status).toBe(403);
       expect(response.headers.get("set-cookie")).toBeNull();
     }
+    // A form whose request shows neither Origin nor Sec-Fetch-Site does not sign anyone in either.
+    const hidden = await new UiClient().post("/ui/login", credentials(admin), { htmx: false, origin: null });
+    expect(hidden.status).toBe(403);
+    expect(hidden.headers.get("set-cookie")).toBeNull();
     const sameOrigin = await new UiClient().post("/ui/login", credentials(admin), {
       headers: { origin: "http://localhost", "sec-fetch-site": "same-origin" },
     });
@@ -62,6 +66,15 @@ describe("cross-origin requests", () => {
       expect([404, 405]).toContain(response.status);
     }
     expect((await client.get("/ui/profile", { htmx: false })).status).toBe(200);
+  });
+
+  it("answers a body that is not a form, or a form that does not parse, with a 4xx", async () => {
+    const post = (type: string, body: string) =>
+      new UiClient().send("POST", "/ui/login", { htmx: false, headers: { "content-type": type }, body });
+    expect((await post("text/plain", "username=a")).status).toBe(415);
+    expect((await post("application/json", '{"username":"a"}')).status).toBe(415);
+    expect((await post("multipart/form-data", "--x\r\nnot a part")).status).toBe(400);
+    expect((await post("multipart/form-data; boundary=x", "garbage without parts")).status).toBe(400);
   });
 
   it("refuses a form body over 16 KiB", async () => {
