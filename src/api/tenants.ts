@@ -108,7 +108,9 @@ tenantRoutes.openapi(
   createRoute({
     method: "post",
     path: "/{tenantID}/users/{userID}/reset-mfa",
-    summary: "Remove a user's MFA: secret and backup codes go, sessions end, the user is emailed",
+    summary: "Remove another user's MFA: secret and backup codes go, sessions end, the user is emailed",
+    description:
+      "An admin's own MFA is refused with 403 forbidden: turning it off goes through /mfa/disable, which asks for a current code.",
     security: bearerSecurity,
     middleware: tenantAdminOnly,
     request: {
