@@ -85,13 +85,23 @@ export async function startSetup(ctx: MfaContext, code: string | undefined): Pro
 export interface VerifyResult {
   /** A full session, when verify was called with an enrollment token. */
   session?: { token: string; expiresAt: number; user: User };
+  /** The backup codes now in force, when verify was asked to issue them (see below). */
+  backupCodes?: string[];
 }
 
 /**
  * Checks a code against the pending secret and makes it the active one, with its backup codes.
  * Other sessions end: they were opened with less than the factor now in force.
+ *
+ * `issueBackupCodes` replaces the codes made at setup with new ones returned here, in the same
+ * batch. The browser UI shows backup codes only once MFA is on; this way it never has to keep the
+ * setup's codes in the page or send them back.
  */
-export async function verifySetup(ctx: MfaContext, code: string): Promise<VerifyResult> {
+export async function verifySetup(
+  ctx: MfaContext,
+  code: string,
+  options: { issueBackupCodes?: boolean } = {},
+): Promise<VerifyResult> {
   const { db, config, auth } = ctx;
   const user = auth.user;
   const pending = user.totpPendingSecret;
@@ -108,6 +118,8 @@ export async function verifySetup(ctx: MfaContext, code: string): Promise<Verify
   const won = anchorExists("audit_events", audit.id);
   const enrolling = auth.session.kind === "enrollment";
   const session = enrolling ? await prepareSession("session", user, config.sessionSigningKey) : null;
+  const issued = options.issueBackupCodes ? generateBackupCodes() : null;
+  const issuedHashes = issued ? await hashAll(config, user.id, issued) : null;
 
   // The claim: the pending secret this request checked is still the pending one.
   const activate = db
@@ -116,19 +128,29 @@ export async function verifySetup(ctx: MfaContext, code: string): Promise<Verify
     .where(and(eq(users.id, user.id), eq(users.totpPendingSecret, pending)));
   const guarded: Statement[] = [
     insertAuditWhen(db, audit, claimSucceeded),
-    db.delete(backupCodes).where(and(eq(backupCodes.userId, user.id), eq(backupCodes.status, "active"), won)),
-    db
-      .update(backupCodes)
-      .set({ status: "active" })
-      .where(and(eq(backupCodes.userId, user.id), eq(backupCodes.status, "pending"), won)),
+    ...(issuedHashes
+      ? [
+          db.delete(backupCodes).where(and(eq(backupCodes.userId, user.id), won)),
+          insertBackupCodesWhen(db, user.id, issuedHashes, "active", won),
+        ]
+      : [
+          db
+            .delete(backupCodes)
+            .where(and(eq(backupCodes.userId, user.id), eq(backupCodes.status, "active"), won)),
+          db
+            .update(backupCodes)
+            .set({ status: "active" })
+            .where(and(eq(backupCodes.userId, user.id), eq(backupCodes.status, "pending"), won)),
+        ]),
     revokeUserSessions(db, user.id, enrolling ? undefined : auth.session.id, won),
     ...(session ? [insertSessionWhen(db, session, won)] : []),
   ];
   if (!(await runClaim(db, activate, guarded))) throw new ApiError("invalid_mfa_code");
   if (action === "mfa.device_changed") notifyUser(ctx, "device_changed");
-  if (!session) return {};
+  const result: VerifyResult = issued ? { backupCodes: issued } : {};
+  if (!session) return result;
   const enabled = { ...user, totpSecret: pending, totpPendingSecret: null, mfaEnabledAt: now() };
-  return { session: { token: session.token, expiresAt: session.expiresAt, user: enabled } };
+  return { ...result, session: { token: session.token, expiresAt: session.expiresAt, user: enabled } };
 }
 
 /** Turns MFA off after a current code; refused while the tenant requires MFA. Other sessions end. */

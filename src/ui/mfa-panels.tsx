@@ -47,7 +47,7 @@ export const SetupPanel = ({ setup, flow }: { setup: SetupResult; flow: SetupFlo
       </li>
       <li>
         <h3>Enter the 6-digit code the app shows</h3>
-        <VerifyForm flow={flow} backupCodes={setup.backupCodes} />
+        <VerifyForm flow={flow} />
       </li>
     </ol>
     {flow !== "enroll" && (
@@ -61,18 +61,10 @@ export const SetupPanel = ({ setup, flow }: { setup: SetupResult; flow: SetupFlo
 );
 
 /**
- * The code that confirms the new secret. The backup codes made at setup ride along in the form so
- * they can be shown after verify; the server shows them only if they hash to the user's codes.
+ * The code that confirms the new secret. Backup codes come after it: verify issues them, so none
+ * sit in the page (or travel back) before MFA is on.
  */
-export const VerifyForm = ({
-  flow,
-  backupCodes,
-  error,
-}: {
-  flow: SetupFlow;
-  backupCodes: string[];
-  error?: string | undefined;
-}) => (
+export const VerifyForm = ({ flow, error }: { flow: SetupFlow; error?: string | undefined }) => (
   <form
     id="verify-form"
     class="stack"
@@ -84,7 +76,6 @@ export const VerifyForm = ({
     hx-disabled-elt="find button"
   >
     <input type="hidden" name="flow" value={flow} />
-    <input type="hidden" name="backup_codes" value={backupCodes.join(" ")} />
     {error && <Alert tone="error">{error}</Alert>}
     <CodeField id="verify-code" name="code" label="Code from the app" kind="totp" autofocus={!!error} />
     <div class="actions">

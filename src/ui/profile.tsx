@@ -2,7 +2,7 @@
 // device, regenerating backup codes and turning MFA off, each through the same domain functions the
 // JSON API calls (src/auth/mfa.ts), each change confirmed with a fresh code.
 import { Hono } from "hono";
-import { BACKUP_CODE_COUNT, hashBackupCode } from "../auth/backup-codes";
+import { BACKUP_CODE_COUNT } from "../auth/backup-codes";
 import { enforcementFor } from "../auth/enforcement";
 import {
   countUnusedBackupCodes,
@@ -12,7 +12,6 @@ import {
   startSetup,
   verifySetup,
 } from "../auth/mfa";
-import { selectUnusedBackupHashes } from "../auth/second-factor";
 import { now } from "../clock";
 import { type AppEnv, requestContext } from "../context";
 import type { Tenant, User } from "../db/schema";
@@ -114,46 +113,30 @@ profileRoutes.post("/mfa/setup", requireAuth(["session", "enrollment"]), async (
 profileRoutes.post("/mfa/verify", requireAuth(["session", "enrollment"]), async (c) => {
   const field = await formFields(c);
   const flow = parseFlow(field("flow"));
-  const postedCodes = field("backup_codes").split(/\s+/).filter(Boolean).slice(0, BACKUP_CODE_COUNT);
-  let session: Awaited<ReturnType<typeof verifySetup>>["session"];
+  let result: Awaited<ReturnType<typeof verifySetup>>;
   try {
-    ({ session } = await verifySetup(mfaContext(c), field("code").slice(0, 64)));
+    result = await verifySetup(mfaContext(c), field("code").slice(0, 64), { issueBackupCodes: true });
   } catch (error) {
-    return showErrorsInPlace(c, error, (message) => (
-      <VerifyForm flow={flow} backupCodes={postedCodes} error={message} />
-    ));
+    return showErrorsInPlace(c, error, (message) => <VerifyForm flow={flow} error={message} />);
   }
   // Verify with an enrollment token answers with a full session: it replaces the token in the cookie.
-  if (session) setSessionCookie(c, session.token, session.expiresAt);
-  const codes = await confirmedBackupCodes(c, c.var.auth.user.id, postedCodes);
+  if (result.session) setSessionCookie(c, result.session.token, result.session.expiresAt);
   c.header("HX-Retarget", "#mfa-card");
   c.header("HX-Reswap", "outerHTML");
   return fragment(
     c,
     <>
-      {codes ? (
-        <BackupCodesPanel
-          codes={codes}
-          title={flow === "move" ? "Your new device is ready" : "Two-step verification is on"}
-          intro={
-            flow === "move"
-              ? "Sign in with codes from your new device from now on; the old one no longer works. Your backup codes were replaced too."
-              : "From now on you'll enter a code from your authenticator app when you sign in."
-          }
-          continueLabel={flow === "enroll" ? "Continue to your account" : "Done"}
-          productName={c.var.config.productName}
-        />
-      ) : (
-        <section id="mfa-card" class="card">
-          <Alert tone="success">
-            Two-step verification is on. Generate new backup codes from your profile to keep a way in if you
-            lose your phone.
-          </Alert>
-          <a class="btn btn-primary" href="/ui/profile">
-            Continue
-          </a>
-        </section>
-      )}
+      <BackupCodesPanel
+        codes={result.backupCodes ?? []}
+        title={flow === "move" ? "Your new device is ready" : "Two-step verification is on"}
+        intro={
+          flow === "move"
+            ? "Sign in with codes from your new device from now on; the old one no longer works. Your backup codes were replaced too."
+            : "From now on you'll enter a code from your authenticator app when you sign in."
+        }
+        continueLabel={flow === "enroll" ? "Continue to your account" : "Done"}
+        productName={c.var.config.productName}
+      />
       {/* The grace banner has done its job (the enrollment page has none). */}
       {flow !== "enroll" && <div id="grace-banner" hidden hx-swap-oob="true"></div>}
     </>,
@@ -199,18 +182,6 @@ async function showActionError(c: UiContext, error: unknown, open: MfaAction) {
 
 function remainingCodes(c: UiContext, user: User): Promise<number> {
   return user.mfaEnabledAt === null ? Promise.resolve(0) : countUnusedBackupCodes(c.var.db, user.id);
-}
-
-/**
- * The backup codes that came back with verify, if they are the user's codes: each must hash to one
- * of the user's unused active codes, so the page shows nothing a client made up.
- */
-async function confirmedBackupCodes(c: UiContext, userId: string, codes: string[]): Promise<string[] | null> {
-  if (codes.length !== BACKUP_CODE_COUNT || !codes.every((code) => /^\d{8}$/.test(code))) return null;
-  const stored = new Set((await selectUnusedBackupHashes(c.var.db, userId)).map((row) => row.codeHash));
-  const pepper = c.var.config.backupCodePepper;
-  const hashes = await Promise.all(codes.map((code) => hashBackupCode(pepper, userId, code)));
-  return hashes.every((hash) => stored.has(hash)) ? codes : null;
 }
 
 const AccountCard = ({ user, tenant }: { user: User; tenant: Tenant }) => (
