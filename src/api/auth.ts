@@ -1,5 +1,5 @@
 // POST /auth/login, POST /auth/logout, GET /auth/me.
-import { createRoute, z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { enforcementFor, enrollmentNotice } from "../auth/enforcement";
 import { signIn } from "../auth/login";
 import { revokeSession } from "../auth/sessions";
@@ -7,7 +7,7 @@ import { toPublicUser } from "../auth/users";
 import { now } from "../clock";
 import { requestContext } from "../context";
 import { requireAuth } from "../middleware/session";
-import { createRouter } from "./router";
+import { createRoute, createRouter } from "./openapi";
 import {
   bearerSecurity,
   EnrollmentNotice,
@@ -25,27 +25,30 @@ const LoginRequest = z
     username: SignInUsername,
     password: SignInPassword,
     tenant_id: TenantId,
-    mfa_code: z.string().max(64).optional().openapi({
+    mfa_code: z.string().max(64).optional().meta({
       description: "A 6-digit TOTP code or an unused 8-digit backup code; spaces and dashes are ignored",
     }),
   })
   .strict()
-  .openapi("LoginRequest");
+  .meta({ id: "LoginRequest" });
 
 const SessionResponse = z
   .object({
     token: z.string(),
-    expires_at: z.string().openapi({ format: "date-time" }),
+    expires_at: z.string().meta({ format: "date-time" }),
     user: User,
     mfa_enrollment: EnrollmentNotice.optional(),
   })
-  .openapi("Session");
+  .meta({ id: "Session" });
 
-const MfaRequiredResponse = z.object({ mfa_required: z.literal(true), user: User }).openapi("MfaRequired");
+const MfaRequiredResponse = z
+  .object({ mfa_required: z.literal(true), user: User })
+  .meta({ id: "MfaRequired" });
 
 const EnrollmentRequiredResponse = z
   .object({ mfa_enrollment_required: z.literal(true), enrollment_token: z.string(), user: User })
-  .openapi("EnrollmentRequired", {
+  .meta({
+    id: "EnrollmentRequired",
     description:
       "The tenant requires MFA now: the token opens only POST /mfa/setup and /mfa/verify (15 minutes)",
   });

@@ -1,6 +1,6 @@
-import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
-import { createRouter } from "./router";
+import * as z from "zod";
+import { createRoute, createRouter } from "./openapi";
 import { errorResponses } from "./schemas";
 
 export const healthRoutes = createRouter();

@@ -1,6 +1,7 @@
 // The signed-in user's MFA: setup, verify, disable, backup codes, status.
-import { createRoute, z } from "@hono/zod-openapi";
+
 import type { Context } from "hono";
+import * as z from "zod";
 import { enforcementDeadline, enforcementFor } from "../auth/enforcement";
 import {
   countUnusedBackupCodes,
@@ -14,7 +15,7 @@ import { toPublicUser } from "../auth/users";
 import { now } from "../clock";
 import { type AppEnv, requestContext } from "../context";
 import { requireAuth } from "../middleware/session";
-import { createRouter } from "./router";
+import { createRoute, createRouter } from "./openapi";
 import { bearerSecurity, errorResponses, User } from "./schemas";
 
 export const mfaRoutes = createRouter();
@@ -30,11 +31,11 @@ function mfaContext(c: Context<AppEnv>): MfaContext {
   return { ...requestContext(c), auth: c.var.auth };
 }
 
-const Code = z.string().max(64).openapi({
+const Code = z.string().max(64).meta({
   description: "A current 6-digit TOTP code or an unused 8-digit backup code",
   example: "123456",
 });
-const CodeRequest = z.object({ code: Code }).strict().openapi("CodeRequest");
+const CodeRequest = z.object({ code: Code }).strict().meta({ id: "CodeRequest" });
 const BackupCodes = z.array(z.string().regex(/^\d{8}$/)).length(10);
 
 mfaRoutes.openapi(
@@ -56,12 +57,12 @@ mfaRoutes.openapi(
           "application/json": {
             schema: z
               .object({
-                secret: z.string().openapi({ description: "base32, 160 bits" }),
-                qr_code: z.string().openapi({ description: "data:image/png;base64,… encoding otpauth_uri" }),
+                secret: z.string().meta({ description: "base32, 160 bits" }),
+                qr_code: z.string().meta({ description: "data:image/png;base64,… encoding otpauth_uri" }),
                 otpauth_uri: z.string(),
                 backup_codes: BackupCodes,
               })
-              .openapi("MfaSetup"),
+              .meta({ id: "MfaSetup" }),
           },
         },
       },
@@ -187,7 +188,7 @@ mfaRoutes.openapi(
                   days_remaining: z.number().int().optional(),
                 }),
               })
-              .openapi("MfaStatus"),
+              .meta({ id: "MfaStatus" }),
           },
         },
       },

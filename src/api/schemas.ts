@@ -1,15 +1,15 @@
 // The zod schemas shared by the routes and the OpenAPI document.
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../auth/password";
 import { fromBase64Url, toBase64Url } from "../encoding";
 
 export const TenantId = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, "must be a slug: lowercase letters, digits and dashes, 2 to 63 long")
-  .openapi({ example: "demo" });
+  .meta({ example: "demo" });
 
 export const TenantParams = z.object({
-  tenantID: TenantId.openapi({ param: { name: "tenantID", in: "path" } }),
+  tenantID: TenantId,
 });
 
 export const Username = z
@@ -18,7 +18,7 @@ export const Username = z
   .min(1)
   .max(64)
   .regex(/^[\p{L}\p{N}._@+-]+$/u, "may hold letters, digits and . _ @ + -")
-  .openapi({ example: "alice" });
+  .meta({ example: "alice" });
 
 export const NewPassword = z
   .string()
@@ -44,25 +44,25 @@ export const User = z
     tenant_id: z.string(),
     mfa_enabled: z.boolean(),
   })
-  .openapi("User");
+  .meta({ id: "User" });
 
 export const EnrollmentNotice = z
   .object({
     required: z.literal(true),
-    deadline: z.string().openapi({ format: "date-time" }),
+    deadline: z.string().meta({ format: "date-time" }),
     days_remaining: z.number().int(),
   })
-  .openapi("EnrollmentNotice", { description: "The tenant requires MFA; the user is in the grace period" });
+  .meta({ id: "EnrollmentNotice", description: "The tenant requires MFA; the user is in the grace period" });
 
 export const ErrorResponse = z
   .object({
     error: z.object({
-      code: z.string().openapi({ example: "invalid_request" }),
+      code: z.string().meta({ example: "invalid_request" }),
       message: z.string(),
       details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
     }),
   })
-  .openapi("Error");
+  .meta({ id: "Error" });
 
 /** A cursor is opaque to clients; today it is the last sort key seen, base64url-encoded. */
 export const Cursor = z

@@ -1,6 +1,6 @@
 // Tenant administration for the tenant's admins: settings, MFA reset, the enrollment dashboard,
 // reminder emails and the audit trail. Every route is behind tenantAdminOnly.
-import { createRoute, z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { enrollmentDashboard } from "../admin/dashboard";
 import { sendReminders } from "../admin/reminders";
 import { resetUserMfa } from "../admin/reset";
@@ -10,7 +10,7 @@ import { MAX_GRACE_PERIOD_DAYS } from "../auth/enforcement";
 import { toPublicUser } from "../auth/users";
 import { requestContext } from "../context";
 import { tenantAdminOnly } from "../middleware/session";
-import { createRouter } from "./router";
+import { createRoute, createRouter } from "./openapi";
 import {
   bearerSecurity,
   Cursor,
@@ -27,9 +27,9 @@ const Settings = z
   .object({
     mfa_required: z.boolean(),
     mfa_grace_period_days: z.number().int(),
-    mfa_enforced_since: z.string().nullable().openapi({ description: "When the current enforcement began" }),
+    mfa_enforced_since: z.string().nullable().meta({ description: "When the current enforcement began" }),
   })
-  .openapi("TenantSettings");
+  .meta({ id: "TenantSettings" });
 
 const SettingsPatch = z
   .object({
@@ -37,7 +37,7 @@ const SettingsPatch = z
     mfa_grace_period_days: z.number().int().min(0).max(MAX_GRACE_PERIOD_DAYS).optional(),
   })
   .strict()
-  .openapi("TenantSettingsPatch");
+  .meta({ id: "TenantSettingsPatch" });
 
 const Impact = z
   .object({
@@ -46,7 +46,7 @@ const Impact = z
     in_grace: z.number().int(),
     grace_deadline: z.string().nullable(),
   })
-  .openapi("EnforcementImpact", { description: "What the settings mean for the tenant's users right now" });
+  .meta({ id: "EnforcementImpact", description: "What the settings mean for the tenant's users right now" });
 
 function impactOf(impact: Awaited<ReturnType<typeof measureImpact>>) {
   return {
@@ -115,11 +115,7 @@ tenantRoutes.openapi(
     middleware: tenantAdminOnly,
     request: {
       params: TenantParams.extend({
-        userID: z
-          .string()
-          .min(1)
-          .max(64)
-          .openapi({ param: { name: "userID", in: "path" } }),
+        userID: z.string().min(1).max(64),
       }),
     },
     responses: {
@@ -166,7 +162,7 @@ tenantRoutes.openapi(
                 ),
                 next_cursor: z.string().nullable(),
               })
-              .openapi("EnrollmentDashboard"),
+              .meta({ id: "EnrollmentDashboard" }),
           },
         },
       },
@@ -233,7 +229,7 @@ const AuditEvent = z
     ip: z.string().nullable(),
     details: z.record(z.string(), z.unknown()).nullable(),
   })
-  .openapi("AuditEvent");
+  .meta({ id: "AuditEvent" });
 
 tenantRoutes.openapi(
   createRoute({

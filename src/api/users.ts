@@ -1,8 +1,8 @@
 // Tenant admins manage their users: GET and POST /tenants/{tenantID}/users.
-import { createRoute, z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { createUser, listUsers, toPublicUser } from "../auth/users";
 import { tenantAdminOnly } from "../middleware/session";
-import { createRouter } from "./router";
+import { createRoute, createRouter } from "./openapi";
 import {
   bearerSecurity,
   Cursor,
@@ -27,7 +27,7 @@ const CreateUserRequest = z
     role: Role.default("member"),
   })
   .strict()
-  .openapi("CreateUserRequest");
+  .meta({ id: "CreateUserRequest" });
 
 userRoutes.openapi(
   createRoute({

@@ -3,7 +3,7 @@
 // is swapped into the same form, whose hidden first-step fields are posted again with the code,
 // exactly as the API's two-step login expects.
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { SignInPassword, SignInUsername, TenantId } from "../api/schemas";
 import { type LoginResult, signIn } from "../auth/login";
 import { revokeSession } from "../auth/sessions";

@@ -1,7 +1,7 @@
 // Settings → Users: the tenant's users with their MFA state, creating a user, and an admin's MFA
 // reset behind a confirmation.
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { resetUserMfa } from "../admin/reset";
 import { Email, NewPassword, Role, Username } from "../api/schemas";
 import { enforcementFor } from "../auth/enforcement";
