@@ -23,6 +23,7 @@ export interface Config {
   productName: string;
   publicOrigin: string;
   emailFrom: string;
+  auditRetentionDays: number;
   sessionSigningKey: Uint8Array;
   passwordPepper: Uint8Array;
   backupCodePepper: Uint8Array;
@@ -50,6 +51,7 @@ export function loadConfig(env: Env): Config {
     productName: env.PRODUCT_NAME,
     publicOrigin: env.PUBLIC_ORIGIN,
     emailFrom: env.EMAIL_FROM,
+    auditRetentionDays: parseRetentionDays(env.AUDIT_RETENTION_DAYS, problems),
     sessionSigningKey: secret("SESSION_SIGNING_KEY"),
     passwordPepper: secret("PASSWORD_PEPPER"),
     backupCodePepper: secret("BACKUP_CODE_PEPPER"),
@@ -58,6 +60,15 @@ export function loadConfig(env: Env): Config {
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   cache.set(env, config);
   return config;
+}
+
+/** At least a month, so a misread value cannot wipe the trail; at most ten years. */
+function parseRetentionDays(value: string | undefined, problems: string[]): number {
+  const days = Number(value);
+  if (!/^\d{1,4}$/.test(value ?? "") || days < 30 || days > 3650) {
+    problems.push("AUDIT_RETENTION_DAYS must be a whole number of days from 30 to 3650");
+  }
+  return days;
 }
 
 function parseTotpKeys(value: string | undefined, problems: string[]): Config["totpKeys"] {

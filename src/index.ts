@@ -1,6 +1,7 @@
-// The Worker: HTTP through the Hono app, the daily cron (reminders, expired sessions), the email
+// The Worker: HTTP through the Hono app, the daily cron (reminders, purges), the email
 // queue consumer, and the attempt counter's Durable Object class.
 import { app } from "./app";
+import { purgeOldAuditEvents } from "./auth/audit";
 import { purgeExpiredSessions } from "./auth/sessions";
 import { openDb } from "./db/client";
 import { loadConfig } from "./env";
@@ -13,13 +14,16 @@ export { AttemptCounter } from "./limiter/attempt-counter";
 export default {
   fetch: app.fetch,
   async scheduled(_controller, env, _ctx) {
-    loadConfig(env); // refuse to run without the secrets, as fetch does
+    const config = loadConfig(env); // refuse to run without the secrets, as fetch does
     const db = openDb(env.DB);
-    const [tenants, sessions] = await Promise.all([
+    const [tenants, sessions, events] = await Promise.all([
       planMilestoneReminders(env, db),
       purgeExpiredSessions(db),
+      purgeOldAuditEvents(db, config.auditRetentionDays),
     ]);
-    console.log(`reminder planning queued for ${tenants} tenant(s); ${sessions} expired session(s) deleted`);
+    console.log(
+      `reminder planning queued for ${tenants} tenant(s); deleted ${sessions} expired session(s) and ${events} audit event(s) past retention`,
+    );
   },
   async queue(batch, env, _ctx) {
     await handleQueueBatch(batch, env);

@@ -1,8 +1,9 @@
 // The audit trail: one row per change that matters, with who did it, to whom, from where and when.
-import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, lt, lte, or, type SQL } from "drizzle-orm";
 import { now } from "../clock";
 import { insertWhen } from "../db/claims";
 import type { Db } from "../db/client";
+import { deleteInChunks } from "../db/purge";
 import { auditEvents } from "../db/schema";
 import { randomId } from "../encoding";
 
@@ -87,4 +88,10 @@ function parseAuditCursor(cursor: string | undefined): [number | undefined, stri
   const match = cursor?.match(/^(\d{1,16}):(.+)$/);
   if (!match) return [undefined, undefined];
   return [Number(match[1]), match[2]];
+}
+
+/** Deletes audit events older than the retention period (AUDIT_RETENTION_DAYS; the daily cron). */
+export function purgeOldAuditEvents(db: Db, retentionDays: number): Promise<number> {
+  const cutoff = now() - retentionDays * 24 * 60 * 60 * 1000;
+  return deleteInChunks(db, auditEvents, auditEvents.id, lte(auditEvents.at, cutoff));
 }

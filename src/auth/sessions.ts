@@ -1,8 +1,9 @@
 // Sessions: every token names a row here, so ending a session takes effect on the next request.
-import { and, eq, gt, inArray, isNull, lte, ne, type SQL } from "drizzle-orm";
+import { and, eq, gt, isNull, lte, ne, type SQL } from "drizzle-orm";
 import { now } from "../clock";
 import { insertWhen } from "../db/claims";
 import type { Db } from "../db/client";
+import { deleteInChunks } from "../db/purge";
 import { type Session, sessions, type Tenant, tenants, type User, users } from "../db/schema";
 import { randomId } from "../encoding";
 import { signToken, TOKEN_LIFETIME_MS, type TokenKind, verifyToken } from "./tokens";
@@ -105,28 +106,10 @@ export function revokeUserSessions(db: Db, userId: string, keepSessionId?: strin
     );
 }
 
-/** Rows per purge statement: each stays short, and a day's sessions take a few of them. */
-const PURGE_CHUNK = 5000;
-/** Chunks per run at most; whatever is left goes the next day. */
-const PURGE_MAX_CHUNKS = 100;
-
 /**
- * Deletes sessions past their expiry, a chunk at a time (the daily cron). Their tokens expired with
- * them, so nothing can use them any more; without this the table grows by a row per sign-in.
+ * Deletes sessions past their expiry (the daily cron). Their tokens expired with them, so nothing
+ * can use them any more; without this the table grows by a row per sign-in.
  */
-export async function purgeExpiredSessions(db: Db): Promise<number> {
-  const cutoff = now();
-  let purged = 0;
-  for (let chunk = 0; chunk < PURGE_MAX_CHUNKS; chunk++) {
-    const expired = db
-      .select({ id: sessions.id })
-      .from(sessions)
-      .where(lte(sessions.expiresAt, cutoff))
-      .limit(PURGE_CHUNK);
-    const result = await db.delete(sessions).where(inArray(sessions.id, expired));
-    const deleted = result.meta.changes ?? 0;
-    purged += deleted;
-    if (deleted < PURGE_CHUNK) break;
-  }
-  return purged;
+export function purgeExpiredSessions(db: Db): Promise<number> {
+  return deleteInChunks(db, sessions, sessions.id, lte(sessions.expiresAt, now()));
 }

@@ -93,7 +93,8 @@ export const auditEvents = sqliteTable(
     ip: text("ip"),
     details: text("details", { mode: "json" }).$type<Record<string, unknown>>(),
   },
-  (t) => [index("audit_tenant_at").on(t.tenantId, t.at, t.id)],
+  // audit_at serves the daily purge of events past retention (src/auth/audit.ts).
+  (t) => [index("audit_tenant_at").on(t.tenantId, t.at, t.id), index("audit_at").on(t.at)],
 );
 
 // One row per reminder email planned: a user gets each milestone before a deadline at most once,

@@ -1,8 +1,10 @@
 // Tenant administration: reset, dashboard, reminders, audit trail, and who may use them.
+import { createExecutionContext, createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
 import { advanceClock } from "../../src/clock";
+import worker from "../../src/index";
 import { addUser, createTenant, type TestUser } from "../helpers/factory";
 import { call, expectError, login, ORIGIN, sessionToken } from "../helpers/http";
 import { recordingQueue } from "../helpers/recording";
@@ -233,6 +235,26 @@ describe("reminder emails on demand", () => {
 });
 
 describe("audit trail", () => {
+  it("keeps events for AUDIT_RETENTION_DAYS: the daily cron deletes older ones", async () => {
+    const { tenantId, admin } = await createTenant();
+    const token = await adminSession(admin);
+    const retention = Number(env.AUDIT_RETENTION_DAYS);
+    await call("PATCH", `${base(tenantId)}/settings`, { token, body: { mfa_grace_period_days: 5 } });
+    advanceClock((retention - 1) * DAY);
+    await call("PATCH", `${base(tenantId)}/settings`, {
+      token: await adminSession(admin),
+      body: { mfa_grace_period_days: 6 },
+    });
+    advanceClock(2 * DAY); // the first event is now past retention, the second is not
+    await worker.scheduled(createScheduledController({ cron: "0 8 * * *" }), env, createExecutionContext());
+    const events = (await call("GET", `${base(tenantId)}/audit-events`, { token: await adminSession(admin) }))
+      .json.events;
+    type Event = { action: string; details: { after: { mfa_grace_period_days: number } } };
+    expect(events.map((e: Event) => [e.action, e.details.after.mfa_grace_period_days])).toEqual([
+      ["settings.updated", 6],
+    ]);
+  });
+
   it("lists every change newest first with actor, target, IP and time, a page at a time", async () => {
     const { tenantId, admin } = await createTenant();
     const user = await enrollMfa(await addUser(tenantId));

@@ -113,6 +113,14 @@ describe("configuration", () => {
     },
   );
 
+  it.each(["0", "29", "3651", "forever", ""])("refuses AUDIT_RETENTION_DAYS=%j", async (days) => {
+    const response = await app.fetch(new Request(`${ORIGIN}/api/v1/health`), {
+      ...env,
+      AUDIT_RETENTION_DAYS: days,
+    });
+    expect(response.status).toBe(503);
+  });
+
   it("refuses a secret shorter than 256 bits", async () => {
     const weak = { ...env, PASSWORD_PEPPER: btoa("short-pepper") };
     const response = await app.fetch(new Request(`${ORIGIN}/api/v1/health`), weak);
