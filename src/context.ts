@@ -26,6 +26,11 @@ export interface RequestContext {
   notify: (job: EmailJob) => void;
 }
 
+/** The request context plus who is signed in: what the signed-in user's own actions (MFA) take. */
+export function signedInContext(c: Context<AppEnv>): RequestContext & { auth: Authenticated } {
+  return { ...requestContext(c), auth: c.var.auth };
+}
+
 export function requestContext(c: Context<AppEnv>): RequestContext {
   return {
     env: c.env,

@@ -61,7 +61,7 @@ export async function updateSettings(
 }
 
 /** The tenant as it would be after the change, at this moment; nothing is written. */
-export function applySettingsPatch(tenant: Tenant, patch: SettingsPatch): Tenant {
+function applySettingsPatch(tenant: Tenant, patch: SettingsPatch): Tenant {
   const mfaRequired = patch.mfaRequired ?? tenant.mfaRequired;
   return {
     ...tenant,

@@ -1,19 +1,17 @@
 // The signed-in user's MFA: setup, verify, disable, backup codes, status.
 
-import type { Context } from "hono";
 import * as z from "zod";
 import { enforcementDeadline, enforcementFor } from "../auth/enforcement";
 import {
   countUnusedBackupCodes,
   disableMfa,
-  type MfaContext,
   regenerateBackupCodes,
   startSetup,
   verifySetup,
 } from "../auth/mfa";
 import { toPublicUser } from "../auth/users";
 import { now } from "../clock";
-import { type AppEnv, requestContext } from "../context";
+import { signedInContext } from "../context";
 import { requireAuth } from "../middleware/session";
 import { createRoute, createRouter } from "./openapi";
 import { bearerSecurity, errorResponses, User } from "./schemas";
@@ -26,10 +24,6 @@ mfaRoutes.use("/verify", requireAuth(["session", "enrollment"]));
 mfaRoutes.use("/disable", requireAuth());
 mfaRoutes.use("/backup-codes", requireAuth());
 mfaRoutes.use("/status", requireAuth());
-
-function mfaContext(c: Context<AppEnv>): MfaContext {
-  return { ...requestContext(c), auth: c.var.auth };
-}
 
 const Code = z.string().max(64).meta({
   description: "A current 6-digit TOTP code or an unused 8-digit backup code",
@@ -71,7 +65,7 @@ mfaRoutes.openapi(
   }),
   async (c) => {
     const { code } = c.req.valid("json");
-    const setup = await startSetup(mfaContext(c), code);
+    const setup = await startSetup(signedInContext(c), code);
     return c.json(
       {
         secret: setup.secret,
@@ -110,7 +104,7 @@ mfaRoutes.openapi(
   }),
   async (c) => {
     const { code } = c.req.valid("json");
-    const { session } = await verifySetup(mfaContext(c), code);
+    const { session } = await verifySetup(signedInContext(c), code);
     if (!session) return c.json({ mfa_enabled: true as const }, 200);
     return c.json(
       {
@@ -140,7 +134,7 @@ mfaRoutes.openapi(
     },
   }),
   async (c) => {
-    await disableMfa(mfaContext(c), c.req.valid("json").code);
+    await disableMfa(signedInContext(c), c.req.valid("json").code);
     return c.json({ mfa_enabled: false as const }, 200);
   },
 );
@@ -161,7 +155,7 @@ mfaRoutes.openapi(
     },
   }),
   async (c) => {
-    const codes = await regenerateBackupCodes(mfaContext(c), c.req.valid("json").code);
+    const codes = await regenerateBackupCodes(signedInContext(c), c.req.valid("json").code);
     return c.json({ backup_codes: codes }, 200);
   },
 );

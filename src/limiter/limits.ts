@@ -7,8 +7,9 @@ function accountCounter(env: Env, tenantId: string, usernameKey: string) {
   return env.ATTEMPTS.getByName(`account:${tenantId}:${usernameKey}`);
 }
 
-function addressCounter(env: Env, ip: string) {
-  return env.ATTEMPTS.getByName(`ip:${addressKey(ip)}`);
+/** Names the per-address object; `address` is an addressKey. */
+function addressCounter(env: Env, address: string) {
+  return env.ATTEMPTS.getByName(`ip:${address}`);
 }
 
 /**
@@ -52,16 +53,17 @@ export interface LoginAttempt {
  */
 export async function recordLoginAttempt(env: Env, attempt: LoginAttempt): Promise<Verdict> {
   const password: Outcome = attempt.passwordOk ? "success" : "failure";
+  const client = addressKey(attempt.ip);
   const [account, address] = await callCounters([
     accountCounter(env, attempt.tenantId, attempt.usernameKey).attempt(
       [
-        { bucket: `password:${addressKey(attempt.ip)}`, policy: "password", outcome: password },
+        { bucket: `password:${client}`, policy: "password", outcome: password },
         { bucket: "mfa", policy: "mfa", outcome: attempt.mfa },
       ],
       attempt.completed,
     ),
     // A success does not clear the address's budget: one valid account must not launder guesses.
-    addressCounter(env, attempt.ip).attempt([
+    addressCounter(env, client).attempt([
       { bucket: "password", policy: "address", outcome: attempt.passwordOk ? "checked" : "failure" },
     ]),
   ]);

@@ -5,7 +5,7 @@ import type { AppEnv } from "../context";
 import { ApiError } from "../errors";
 import { requireAuth } from "../middleware/session";
 
-export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   if (c.var.auth.user.role !== "admin") throw new ApiError("forbidden");
   await next();
 });

@@ -7,13 +7,11 @@ import type { AppEnv } from "../context";
 import { type auditEvents, users } from "../db/schema";
 import { adminOnly, nextPageQuery, PAGE_SIZE } from "./admin";
 import { LoadMoreRow, LocalTime } from "./components";
-import { handleUiError } from "./errors";
 import { fragment, page, type UiContext } from "./http";
 import { AppPage, PageHeader } from "./layout";
 import { viewerOf } from "./profile";
 
 export const auditRoutes = new Hono<AppEnv>();
-auditRoutes.onError(handleUiError);
 
 auditRoutes.get("/", ...adminOnly, async (c) => {
   const viewer = viewerOf(c);

@@ -12,11 +12,10 @@ import { now } from "../clock";
 import { type AppEnv, requestContext } from "../context";
 import { requireAuth } from "../middleware/session";
 import { Alert, CodeField, Icon } from "./components";
-import { handleUiError, showErrorsInPlace } from "./errors";
+import { showErrorsInPlace } from "./errors";
 import { clearSessionCookie, formFields, fragment, redirect, setSessionCookie } from "./http";
 
 export const loginRoutes = new Hono<AppEnv>();
-loginRoutes.onError(handleUiError);
 
 type CodeKind = "totp" | "backup";
 

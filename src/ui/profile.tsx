@@ -7,37 +7,31 @@ import { enforcementFor } from "../auth/enforcement";
 import {
   countUnusedBackupCodes,
   disableMfa,
-  type MfaContext,
   regenerateBackupCodes,
   startSetup,
   verifySetup,
 } from "../auth/mfa";
 import { now } from "../clock";
-import { type AppEnv, requestContext } from "../context";
+import { type AppEnv, signedInContext } from "../context";
 import type { Tenant, User } from "../db/schema";
 import { requireAuth } from "../middleware/session";
 import { Alert, CodeField, Icon, LocalTime, Pill } from "./components";
-import { handleUiError, showErrorsInPlace } from "./errors";
+import { showErrorsInPlace } from "./errors";
 import { formFields, fragment, page, redirect, setSessionCookie, type UiContext } from "./http";
 import { AppPage, BarePage, PageHeader, type Viewer } from "./layout";
 import { BackupCodesPanel, parseFlow, SetupPanel, VerifyForm } from "./mfa-panels";
 
 export const profileRoutes = new Hono<AppEnv>();
-profileRoutes.onError(handleUiError);
 
-/** Who is looking, and whether a grace countdown applies to them. */
-export function viewerOf(c: UiContext): Viewer {
-  const { user, tenant } = c.var.auth;
+/** Who is looking, and whether a grace countdown applies to them (under `tenant`'s settings). */
+export function viewerOf(c: UiContext, tenant = c.var.auth.tenant): Viewer {
+  const { user } = c.var.auth;
   return {
     user,
     tenant,
     enforcement: enforcementFor(tenant, user, now()),
     productName: c.var.config.productName,
   };
-}
-
-function mfaContext(c: UiContext): MfaContext {
-  return { ...requestContext(c), auth: c.var.auth };
 }
 
 /** Messages a redirect back to Profile may carry; only these keys are ever shown. */
@@ -88,7 +82,10 @@ profileRoutes.post("/mfa/setup", requireAuth(["session", "enrollment"]), async (
   const field = await formFields(c);
   const flow = parseFlow(field("flow"));
   try {
-    const setup = await startSetup(mfaContext(c), flow === "move" ? field("code").slice(0, 64) : undefined);
+    const setup = await startSetup(
+      signedInContext(c),
+      flow === "move" ? field("code").slice(0, 64) : undefined,
+    );
     return fragment(c, <SetupPanel setup={setup} flow={flow} />);
   } catch (error) {
     const { user, tenant } = c.var.auth;
@@ -115,7 +112,7 @@ profileRoutes.post("/mfa/verify", requireAuth(["session", "enrollment"]), async 
   const flow = parseFlow(field("flow"));
   let result: Awaited<ReturnType<typeof verifySetup>>;
   try {
-    result = await verifySetup(mfaContext(c), field("code").slice(0, 64), { issueBackupCodes: true });
+    result = await verifySetup(signedInContext(c), field("code").slice(0, 64), { issueBackupCodes: true });
   } catch (error) {
     return showErrorsInPlace(c, error, (message) => <VerifyForm flow={flow} error={message} />);
   }
@@ -146,7 +143,7 @@ profileRoutes.post("/mfa/verify", requireAuth(["session", "enrollment"]), async 
 profileRoutes.post("/mfa/backup-codes", requireAuth(), async (c) => {
   const field = await formFields(c);
   try {
-    const codes = await regenerateBackupCodes(mfaContext(c), field("code").slice(0, 64));
+    const codes = await regenerateBackupCodes(signedInContext(c), field("code").slice(0, 64));
     return fragment(
       c,
       <BackupCodesPanel
@@ -165,7 +162,7 @@ profileRoutes.post("/mfa/backup-codes", requireAuth(), async (c) => {
 profileRoutes.post("/mfa/disable", requireAuth(), async (c) => {
   const field = await formFields(c);
   try {
-    await disableMfa(mfaContext(c), field("code").slice(0, 64));
+    await disableMfa(signedInContext(c), field("code").slice(0, 64));
   } catch (error) {
     return showActionError(c, error, "disable");
   }

@@ -10,19 +10,17 @@ import {
   type SettingsPatch,
   updateSettings,
 } from "../admin/settings";
-import { enforcementFor, graceDeadline, MAX_GRACE_PERIOD_DAYS } from "../auth/enforcement";
-import { now } from "../clock";
+import { graceDeadline, MAX_GRACE_PERIOD_DAYS } from "../auth/enforcement";
 import type { AppEnv } from "../context";
 import type { Tenant } from "../db/schema";
 import { adminOnly, nextPageQuery, PAGE_SIZE } from "./admin";
 import { Alert, Countdown, Field, formatDuration, LoadMoreRow, LocalTime, Pill } from "./components";
-import { handleUiError, showErrorsInPlace } from "./errors";
+import { showErrorsInPlace } from "./errors";
 import { formFields, fragment, page, redirect } from "./http";
 import { AppPage, GraceBanner, PageHeader, SettingsTabs } from "./layout";
 import { viewerOf } from "./profile";
 
 export const securityRoutes = new Hono<AppEnv>();
-securityRoutes.onError(handleUiError);
 
 securityRoutes.get("/", (c) => redirect(c, "/ui/settings/security"));
 
@@ -57,8 +55,7 @@ securityRoutes.post("/security", ...adminOnly, async (c) => {
   }
   const saved = await updateSettings(c.var.db, tenant, patch, { id: c.var.auth.user.id, ip: c.var.ip });
   // The admin is enforced too: their own grace banner follows the new settings at once.
-  const viewer = { ...viewerOf(c), tenant: saved.tenant };
-  viewer.enforcement = enforcementFor(saved.tenant, viewer.user, now());
+  const viewer = viewerOf(c, saved.tenant);
   return fragment(
     c,
     <>

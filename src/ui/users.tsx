@@ -12,13 +12,12 @@ import type { Tenant, User } from "../db/schema";
 import { ApiError } from "../errors";
 import { adminOnly, nextPageQuery, PAGE_SIZE } from "./admin";
 import { Alert, Icon, LoadMoreRow, Pill, TextField } from "./components";
-import { describeError, handleUiError, showErrorsInPlace } from "./errors";
+import { describeError, showErrorsInPlace } from "./errors";
 import { formFields, fragment, page, type UiContext } from "./http";
 import { AppPage, PageHeader, SettingsTabs } from "./layout";
 import { viewerOf } from "./profile";
 
 export const userRoutes = new Hono<AppEnv>();
-userRoutes.onError(handleUiError);
 
 userRoutes.get("/users", ...adminOnly, async (c) => {
   const viewer = viewerOf(c);
