@@ -5,7 +5,7 @@ import { insertAudit } from "../auth/audit";
 import { graceDeadline } from "../auth/enforcement";
 import type { Db } from "../db/client";
 import { type Tenant, users } from "../db/schema";
-import { assertAllowed, recordTenantReminder } from "../limiter/limits";
+import { enforceReminderBudget } from "../limiter/limits";
 import { type EmailJob, enqueue, recipientOf } from "../reminders/jobs";
 
 export async function sendReminders(
@@ -15,7 +15,7 @@ export async function sendReminders(
   actor: { id: string; ip: string },
   userIds?: string[],
 ): Promise<number> {
-  assertAllowed(await recordTenantReminder(env, tenant.id));
+  await enforceReminderBudget(env, tenant.id);
   let queued: number;
   if (userIds) {
     const chosen = await db

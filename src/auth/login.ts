@@ -6,12 +6,11 @@ import { anchorExists, claimSucceeded, runClaim, type Statement } from "../db/cl
 import type { Db } from "../db/client";
 import { backupCodes, type Tenant, tenants, type User, users } from "../db/schema";
 import { ApiError } from "../errors";
-import { assertAllowed, recordLoginAttempt } from "../limiter/limits";
+import { enforceSignInAttempt } from "../limiter/limits";
 import type { Outcome } from "../limiter/policy";
 import { recipientOf } from "../reminders/jobs";
 import { insertAuditWhen, ownAuditRow } from "./audit";
 import { type Enforcement, enforcementFor } from "./enforcement";
-import { auditLockout } from "./mfa";
 import { DUMMY_PASSWORD_HASH, InvalidPasswordHashError, verifyPasswordHash } from "./password";
 import {
   claimSecondFactor,
@@ -54,16 +53,14 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
   const mfa: Outcome = factor === undefined ? "checked" : factor.kind === "invalid" ? "failure" : "success";
 
   // Outcome first, then the counters decide: while locked, a right answer is refused like a wrong one.
-  const verdict = await recordLoginAttempt(ctx.env, {
+  await enforceSignInAttempt(ctx, {
     tenantId: input.tenantId,
     usernameKey,
-    ip: ctx.ip,
-    passwordOk: user !== undefined,
+    user,
+    password: user ? "success" : "failure",
     mfa,
     completed: user !== undefined && (!mfaEnabled || mfa === "success"),
   });
-  await auditLockout(ctx.db, verdict, user, ctx.ip);
-  assertAllowed(verdict);
   if (!user || !account) throw new ApiError("invalid_credentials");
   if (!mfaEnabled) return issueSession(ctx, user, account.tenant);
   if (!factor) return { kind: "mfa_required", user };

@@ -10,10 +10,9 @@ import { backupCodes, type User, users } from "../db/schema";
 import { encodeBase32 } from "../encoding";
 import type { Config } from "../env";
 import { ApiError } from "../errors";
-import { assertAllowed, recordMfaAttempt } from "../limiter/limits";
-import type { Verdict } from "../limiter/policy";
+import { enforceMfaAttempt } from "../limiter/limits";
 import { recipientOf, type SecurityEvent } from "../reminders/jobs";
-import { type AuditAction, insertAudit, insertAuditWhen, ownAuditRow } from "./audit";
+import { type AuditAction, insertAuditWhen, ownAuditRow } from "./audit";
 import { generateBackupCodes, hashBackupCode } from "./backup-codes";
 import { renderQrPngDataUri } from "./qr";
 import {
@@ -110,7 +109,7 @@ export async function verifySetup(
   const secret = await openSecret(pending, config.totpKeys, user.id);
   // A secret never used before: any step in the window will do (-1), once.
   const step = await findTotpStep(secret, code, now(), -1);
-  await countMfaAttempt(ctx, step !== null);
+  await enforceMfaAttempt(ctx, user, step !== null);
   if (step === null) throw new ApiError("invalid_mfa_code");
 
   const action: AuditAction = user.mfaEnabledAt === null ? "mfa.enabled" : "mfa.device_changed";
@@ -223,33 +222,9 @@ async function proveSecondFactor(ctx: MfaContext, code: string | undefined): Pro
     code === undefined
       ? { kind: "invalid" as const }
       : await evaluateSecondFactor(user, code, hashes, ctx.config);
-  await countMfaAttempt(ctx, factor.kind !== "invalid");
+  await enforceMfaAttempt(ctx, user, factor.kind !== "invalid");
   if (factor.kind === "invalid") throw new ApiError("invalid_mfa_code");
   return { factor, claim: claimSecondFactor(ctx.db, user, factor) };
-}
-
-async function countMfaAttempt(ctx: MfaContext, ok: boolean): Promise<void> {
-  const user = ctx.auth.user;
-  const verdict = await recordMfaAttempt(ctx.env, user.tenantId, user.usernameKey, ok);
-  await auditLockout(ctx.db, verdict, user, ctx.ip);
-  assertAllowed(verdict);
-}
-
-/** The attempt that locked an account leaves a trace in the audit trail. */
-export async function auditLockout(
-  db: Db,
-  verdict: Verdict,
-  user: User | undefined,
-  ip: string,
-): Promise<void> {
-  if (!verdict.allowed || !verdict.lockedNow || !user) return;
-  await insertAudit(db, {
-    tenantId: user.tenantId,
-    action: "mfa.lockout",
-    actorId: null,
-    targetId: user.id,
-    ip,
-  });
 }
 
 function backupUseAudit(ctx: MfaContext, proof: Proof, condition: SQL): Statement[] {

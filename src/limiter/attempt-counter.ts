@@ -3,14 +3,14 @@
 // answered one at a time and can never overrun a budget.
 import { DurableObject } from "cloudflare:workers";
 import { now } from "../clock";
-import { type AttemptEntry, MAX_CONSECUTIVE_FAILURES, POLICIES, type Verdict } from "./policy";
+import { type AttemptEntry, POLICIES, type Policy, type Verdict } from "./policy";
 
 interface BucketState {
   failures: number; // within the current window
   windowStart: number;
   lockedUntil: number;
   lockouts: number; // lockouts since the last success, for the exponential growth
-  consecutive: number; // failures since the last success, for the absolute cap
+  consecutive: number; // failures since the last success, for a policy's absolute cap
   expiresAt: number; // when this state may be forgotten
 }
 
@@ -63,7 +63,7 @@ export class AttemptCounter extends DurableObject<Env> {
 
   /** Returns true when this failure locked the bucket. */
   private recordFailure(entry: AttemptEntry, state: BucketState, at: number): boolean {
-    const policy = POLICIES[entry.policy];
+    const policy: Policy = POLICIES[entry.policy];
     if (at - state.windowStart >= policy.windowMs) {
       state.windowStart = at;
       state.failures = 0;
@@ -71,8 +71,8 @@ export class AttemptCounter extends DurableObject<Env> {
     state.failures += 1;
     state.consecutive += 1;
     let locked = false;
-    if (state.consecutive >= MAX_CONSECUTIVE_FAILURES) {
-      // Past the absolute cap the bucket stays locked until a reset clears it.
+    if (policy.absoluteCap !== undefined && state.consecutive >= policy.absoluteCap) {
+      // Past the absolute cap the bucket stays locked until a success or a reset clears it.
       state.lockedUntil = Number.MAX_SAFE_INTEGER;
       locked = true;
     } else if (state.failures >= policy.limit) {

@@ -1,4 +1,8 @@
-// The attempt budgets as the rest of the Worker sees them: which objects an attempt touches and how.
+// The attempt budgets as the rest of the Worker sees them: which objects an attempt touches and how,
+// and the one way every caller records an attempt, audits the lock it caused, and refuses it.
+import { insertAudit } from "../auth/audit";
+import type { Db } from "../db/client";
+import type { User } from "../db/schema";
 import { ApiError } from "../errors";
 import type { Outcome, Verdict } from "./policy";
 
@@ -35,59 +39,74 @@ export function addressKey(ip: string): string {
   return `${prefix.map((group) => Number.parseInt(group, 16).toString(16)).join(":")}::/64`;
 }
 
-export interface LoginAttempt {
+export interface SignInAttempt {
   tenantId: string;
   usernameKey: string;
-  ip: string;
-  passwordOk: boolean;
-  /** "checked" when no code was evaluated (wrong password, or no code sent). */
+  /** The account, once the password (or a token standing for it) proved who is signing in. */
+  user: User | undefined;
+  /** "failure" for a wrong password, "success" for a right one, "checked" when none was sent. */
+  password: Outcome;
+  /** "checked" when no second factor was evaluated. */
   mfa: Outcome;
   /** The sign-in completed: the account's counters start over. */
   completed: boolean;
 }
 
+/** What recording an attempt needs: the counters, and the audit trail for the lock it may cause. */
+export interface AttemptContext {
+  env: Env;
+  db: Db;
+  ip: string;
+}
+
 /**
  * Records a sign-in attempt with the account's object and the address's object (two calls, in
- * parallel). Refused while either is locked, whatever the outcome, so a correct password or code
- * cannot be told apart from a wrong one while locked.
+ * parallel), audits a lock it caused, and refuses it (429) while either object is locked, whatever
+ * the outcome, so a correct password or code cannot be told apart from a wrong one while locked.
+ *
+ * The second-factor budget is consulted only once the password is right: its lock must tell nothing
+ * to a stranger (a wrong password for a locked account answers like one for an unknown account).
  */
-export async function recordLoginAttempt(env: Env, attempt: LoginAttempt): Promise<Verdict> {
-  const password: Outcome = attempt.passwordOk ? "success" : "failure";
-  const client = addressKey(attempt.ip);
+export async function enforceSignInAttempt(ctx: AttemptContext, attempt: SignInAttempt): Promise<void> {
+  const client = addressKey(ctx.ip);
+  const passwordKnown = attempt.password !== "failure";
   const [account, address] = await callCounters([
-    accountCounter(env, attempt.tenantId, attempt.usernameKey).attempt(
+    accountCounter(ctx.env, attempt.tenantId, attempt.usernameKey).attempt(
       [
-        { bucket: `password:${client}`, policy: "password", outcome: password },
-        { bucket: "mfa", policy: "mfa", outcome: attempt.mfa },
+        { bucket: `password:${client}`, policy: "password", outcome: attempt.password },
+        ...(passwordKnown ? [{ bucket: "mfa", policy: "mfa" as const, outcome: attempt.mfa }] : []),
       ],
       attempt.completed,
     ),
     // A success does not clear the address's budget: one valid account must not launder guesses.
-    addressCounter(env, client).attempt([
-      { bucket: "password", policy: "address", outcome: attempt.passwordOk ? "checked" : "failure" },
+    addressCounter(ctx.env, client).attempt([
+      { bucket: "password", policy: "address", outcome: passwordKnown ? "checked" : "failure" },
     ]),
   ]);
-  return mergeVerdicts(account, address);
+  await refuseUnlessAllowed(ctx, mergeVerdicts(account, address), attempt.user);
 }
 
-/** Records an MFA code check outside sign-in (verify, disable, regenerate): the account's MFA budget. */
-export async function recordMfaAttempt(env: Env, tenantId: string, usernameKey: string, ok: boolean) {
+/**
+ * Records an MFA code checked outside sign-in (verify, disable, regenerate) against the account's
+ * second-factor budget, audits a lock it caused, and refuses it while locked.
+ */
+export async function enforceMfaAttempt(ctx: AttemptContext, user: User, ok: boolean): Promise<void> {
   const [verdict] = await callCounters([
-    accountCounter(env, tenantId, usernameKey).attempt([
+    accountCounter(ctx.env, user.tenantId, user.usernameKey).attempt([
       { bucket: "mfa", policy: "mfa", outcome: ok ? "success" : "failure" },
     ]),
   ]);
-  return verdict;
+  await refuseUnlessAllowed(ctx, verdict, user);
 }
 
-/** Counts one "send reminders" click against the tenant's budget. */
-export async function recordTenantReminder(env: Env, tenantId: string): Promise<Verdict> {
+/** Counts one "send reminders" click against the tenant's budget; refuses it once spent. */
+export async function enforceReminderBudget(env: Env, tenantId: string): Promise<void> {
   const [verdict] = await callCounters([
     env.ATTEMPTS.getByName(`tenant:${tenantId}`).attempt([
       { bucket: "reminders", policy: "reminders", outcome: "failure" },
     ]),
   ]);
-  return verdict;
+  assertAllowed(verdict);
 }
 
 /** Clears an account's counters (an admin's MFA reset). */
@@ -95,7 +114,21 @@ export async function resetAccountCounters(env: Env, tenantId: string, usernameK
   await callCounters([accountCounter(env, tenantId, usernameKey).reset()]);
 }
 
-export function assertAllowed(verdict: Verdict): asserts verdict is Extract<Verdict, { allowed: true }> {
+/** The attempt that locked an account leaves a trace in the audit trail; a refused one throws 429. */
+async function refuseUnlessAllowed(ctx: AttemptContext, verdict: Verdict, user: User | undefined) {
+  if (verdict.allowed && verdict.lockedNow && user) {
+    await insertAudit(ctx.db, {
+      tenantId: user.tenantId,
+      action: "mfa.lockout",
+      actorId: null,
+      targetId: user.id,
+      ip: ctx.ip,
+    });
+  }
+  assertAllowed(verdict);
+}
+
+function assertAllowed(verdict: Verdict): void {
   if (!verdict.allowed) {
     throw new ApiError("too_many_attempts", { retryAfterSeconds: verdict.retryAfterSeconds });
   }

@@ -7,13 +7,26 @@ export interface Policy {
   /** The first lockout; each further one while failures continue doubles it, up to maxLockMs. */
   baseLockMs: number;
   maxLockMs: number;
+  /**
+   * Consecutive failures after which the bucket stays locked until a success or a reset clears it.
+   * Only a budget that a success can clear may have one: an address or an action budget never
+   * sees a success, so a cap there would lock everyone behind it out for good.
+   */
+  absoluteCap?: number;
 }
 
 const MINUTE = 60_000;
 
 export const POLICIES = {
-  // Wrong MFA codes with the right password: 5 per account per 15 minutes (security.md).
-  mfa: { limit: 5, windowMs: 15 * MINUTE, baseLockMs: 15 * MINUTE, maxLockMs: 24 * 60 * MINUTE },
+  // Wrong MFA codes with the right password: 5 per account per 15 minutes (security.md), and never
+  // more than 100 in a row (NIST 800-63B §5.2.2) until a correct code or an admin's reset.
+  mfa: {
+    limit: 5,
+    windowMs: 15 * MINUTE,
+    baseLockMs: 15 * MINUTE,
+    maxLockMs: 24 * 60 * MINUTE,
+    absoluteCap: 100,
+  },
   // Wrong passwords for one account from one address: enough for typos, too few for guessing.
   password: { limit: 10, windowMs: 15 * MINUTE, baseLockMs: 15 * MINUTE, maxLockMs: 24 * 60 * MINUTE },
   // Wrong passwords from one address across all accounts: room for an office behind one NAT.
@@ -28,9 +41,6 @@ export const POLICIES = {
 } as const satisfies Record<string, Policy>;
 
 export type PolicyName = keyof typeof POLICIES;
-
-/** NIST 800-63B §5.2.2: never more than 100 consecutive failed attempts on one account. */
-export const MAX_CONSECUTIVE_FAILURES = 100;
 
 /**
  * How an attempt went, decided by the caller before it asks the counter:

@@ -4,7 +4,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { advanceClock, freezeClock, now } from "../../src/clock";
 import type { AttemptCounter } from "../../src/limiter/attempt-counter";
-import { MAX_CONSECUTIVE_FAILURES, POLICIES } from "../../src/limiter/policy";
+import { POLICIES } from "../../src/limiter/policy";
 
 const fail = [{ bucket: "mfa", policy: "mfa" as const, outcome: "failure" as const }];
 const succeed = [{ bucket: "mfa", policy: "mfa" as const, outcome: "success" as const }];
@@ -46,7 +46,7 @@ describe("attempt counter", () => {
   it("stays locked for good after 100 consecutive failures, until a reset", async () => {
     const stub = counter();
     let failures = 0;
-    while (failures < MAX_CONSECUTIVE_FAILURES) {
+    while (failures < (POLICIES.mfa.absoluteCap ?? 0)) {
       const verdict = await stub.attempt(fail);
       if (verdict.allowed) failures++;
       else advanceClock(verdict.retryAfterSeconds * 1000);
@@ -58,6 +58,26 @@ describe("attempt counter", () => {
     await stub.reset();
     expect((await stub.attempt(succeed)).allowed).toBe(true);
   });
+
+  it.each(["address", "password", "reminders"] as const)(
+    "never locks a %s budget for more than a day, however long failures continue",
+    async (policy) => {
+      const stub = counter();
+      const entry = [{ bucket: policy, policy, outcome: "failure" as const }];
+      const waits: number[] = [];
+      // Enough lockouts for the doubling to reach its ceiling, and well past 100 failures.
+      while (waits.length < 12) {
+        const verdict = await stub.attempt(entry);
+        if (!verdict.allowed) {
+          waits.push(verdict.retryAfterSeconds);
+          advanceClock(verdict.retryAfterSeconds * 1000);
+        }
+      }
+      expect(Math.max(...waits)).toBe(POLICIES[policy].maxLockMs / 1000);
+      expect(Math.max(...waits)).toBeLessThanOrEqual(24 * 3600);
+      expect((await stub.attempt(entry)).allowed).toBe(true);
+    },
+  );
 
   it("forgets everything once idle: the alarm leaves the object empty", async () => {
     const stub = counter();
