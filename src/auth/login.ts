@@ -1,5 +1,5 @@
 // Sign-in: one read, one password hash, the attempt counters, and one write batch.
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { now } from "../clock";
 import type { RequestContext } from "../context";
 import { anchorExists, claimSucceeded, runClaim, type Statement } from "../db/claims";
@@ -18,7 +18,7 @@ import {
   isBackupCodeShape,
   type SecondFactor,
 } from "./second-factor";
-import { insertSession, insertSessionWhen, prepareSession } from "./sessions";
+import { insertSessionWhen, prepareSession } from "./sessions";
 import { normalizeUsername } from "./users";
 
 export interface LoginInput {
@@ -97,12 +97,28 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
 /**
  * A user without MFA: a session, with the grace countdown while the tenant's grace period runs; once
  * enrollment is due, no session at all, only an enrollment token good for setup and verify.
+ *
+ * The row is written only while the account is still as this sign-in read it (the same password,
+ * no MFA), checked in the statement itself: a verify that commits between the read and this write
+ * must not be outlived by a password-only session. The account is read back in the same batch, so
+ * a sign-in that lost that race answers with what the account requires now.
  */
 async function issueSession(ctx: LoginContext, user: User, tenant: Tenant): Promise<LoginResult> {
   const enforcement = enforcementFor(tenant, user, now());
   const kind = enforcement.kind === "blocked" ? "enrollment" : "session";
   const session = await prepareSession(kind, user, ctx.config.sessionSigningKey);
-  await insertSession(ctx.db, session);
+  const unchanged = sql`exists (select 1 from users where id = ${user.id}
+    and password_hash = ${user.passwordHash} and mfa_enabled_at is null)`;
+  const [inserted, [current]] = await ctx.db.batch([
+    insertSessionWhen(ctx.db, session, unchanged),
+    ctx.db.select().from(users).where(eq(users.id, user.id)),
+  ]);
+  if ((inserted.meta.changes ?? 0) === 0) {
+    if (current && current.passwordHash === user.passwordHash && current.mfaEnabledAt !== null) {
+      return { kind: "mfa_required", user: current };
+    }
+    throw new ApiError("invalid_credentials");
+  }
   if (kind === "enrollment") return { kind: "enrollment_required", enrollmentToken: session.token, user };
   return { kind: "session", token: session.token, expiresAt: session.expiresAt, user, enforcement };
 }

@@ -35,10 +35,6 @@ export async function prepareSession(
   return { row, token, expiresAt };
 }
 
-export function insertSession(db: Db, session: IssuedSession) {
-  return db.insert(sessions).values(session.row);
-}
-
 /** Inserts the session only when `condition` holds at that point of a batch (see src/db/claims.ts). */
 export function insertSessionWhen(db: Db, session: IssuedSession, condition: SQL) {
   return insertWhen(db, sessions, [session.row], condition);

@@ -20,6 +20,11 @@ export type D1Fault = { kind: "fail" } | { kind: "failInsideBatch"; position: nu
 export interface D1Options {
   /** Chooses a fault for the round trip numbered `index` (1-based), or none. */
   faultAt?: (trip: D1Trip, index: number) => D1Fault | undefined;
+  /**
+   * Runs before the round trip is sent, and the trip waits for it: another request's write landing
+   * just before this one, to force an interleaving of two requests.
+   */
+  beforeTrip?: (trip: D1Trip, index: number) => Promise<void> | void;
 }
 
 const FAULT_MESSAGE = "D1_ERROR: injected fault: Network connection lost";
@@ -46,6 +51,10 @@ export function instrumentD1(real: D1Database, options: D1Options = {}) {
     trips.push(trip);
     return options.faultAt?.(trip, trips.length);
   };
+  const sendWhenReady = <T>(trip: D1Trip, send: () => Promise<T>): Promise<T> => {
+    if (!options.beforeTrip) return send();
+    return Promise.resolve(options.beforeTrip(trip, trips.length)).then(send);
+  };
 
   const wrapStatement = (statement: D1PreparedStatement, sql: string): D1PreparedStatement => {
     const proxy = new Proxy(statement, {
@@ -55,9 +64,10 @@ export function instrumentD1(real: D1Database, options: D1Options = {}) {
         }
         if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
           return (...args: unknown[]) => {
-            if (record({ kind: "statement", sql: [sql] })) return failLater(FAULT_MESSAGE);
+            const trip: D1Trip = { kind: "statement", sql: [sql] };
+            if (record(trip)) return failLater(FAULT_MESSAGE);
             // biome-ignore lint/suspicious/noExplicitAny: forwarding whichever overload was called
-            return (target[prop] as any).apply(target, args);
+            return sendWhenReady(trip, () => (target[prop] as any).apply(target, args));
           };
         }
         const value = Reflect.get(target, prop, target);
@@ -75,13 +85,14 @@ export function instrumentD1(real: D1Database, options: D1Options = {}) {
       if (prop === "batch") {
         return (statements: D1PreparedStatement[]) => {
           const sql = statements.map((s) => sqlOf.get(s) ?? "?");
-          const fault = record({ kind: "batch", sql });
+          const trip: D1Trip = { kind: "batch", sql };
+          const fault = record(trip);
           const realStatements = statements.map((s) => unwrapped.get(s) ?? s);
           if (fault?.kind === "fail") return failLater(FAULT_MESSAGE);
           if (fault?.kind === "failInsideBatch") {
             realStatements.splice(fault.position, 0, target.prepare(FAILING_SQL));
           }
-          return target.batch(realStatements);
+          return sendWhenReady(trip, () => target.batch(realStatements));
         };
       }
       if (prop === "exec") {

@@ -7,7 +7,8 @@ import { env, exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { SignJWT, UnsecuredJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { insertSession, prepareSession } from "../../src/auth/sessions";
+import { prepareSession } from "../../src/auth/sessions";
+import { sessions } from "../../src/db/schema";
 import { ERRORS } from "../../src/errors";
 import { addUser, config, createTenant, db } from "../helpers/factory";
 import { enrollMfa } from "../helpers/totp";
@@ -67,7 +68,7 @@ type Targets = Awaited<ReturnType<typeof makeTargets>>;
 /** A fresh live session for a user, written directly (no password hash: the fuzzer needs many). */
 async function mintToken(user: Targets["admin"]["user"]) {
   const session = await prepareSession("session", user, config.sessionSigningKey);
-  await insertSession(db, session);
+  await db.insert(sessions).values(session.row);
   return session.token;
 }
 
