@@ -8,6 +8,11 @@ export const ERRORS = {
   unauthorized: [401, "Authentication required"],
   invalid_credentials: [401, "Invalid username, password or tenant"],
   invalid_mfa_code: [401, "Invalid MFA code"],
+  invalid_password: [401, "The password is not right"],
+  reauthentication_required: [
+    401,
+    "Confirm it is you first: POST /auth/reauthenticate with your password (and a code when MFA is on)",
+  ],
   forbidden: [403, "You are not allowed to do this"],
   mfa_enforced: [403, "Your organisation requires MFA; move to a new device instead of disabling it"],
   mfa_enrollment_required: [403, "Your organisation requires MFA: set it up to continue"],

@@ -2,16 +2,18 @@
 import * as z from "zod";
 import { enforcementFor, enrollmentNotice } from "../auth/enforcement";
 import { signIn } from "../auth/login";
+import { reauthenticate } from "../auth/reauthentication";
 import { revokeSession } from "../auth/sessions";
 import { toPublicUser } from "../auth/users";
 import { now } from "../clock";
-import { requestContext } from "../context";
+import { requestContext, signedInContext } from "../context";
 import { requireAuth } from "../middleware/session";
 import { createRoute, createRouter } from "./openapi";
 import {
   bearerSecurity,
   EnrollmentNotice,
   errorResponses,
+  MfaCode,
   SignInPassword,
   SignInUsername,
   TenantId,
@@ -25,9 +27,7 @@ const LoginRequest = z
     username: SignInUsername,
     password: SignInPassword,
     tenant_id: TenantId,
-    mfa_code: z.string().max(64).optional().meta({
-      description: "A 6-digit TOTP code or an unused 8-digit backup code; spaces and dashes are ignored",
-    }),
+    mfa_code: MfaCode.optional(),
   })
   .strict()
   .meta({ id: "LoginRequest" });
@@ -109,6 +109,50 @@ authRoutes.openapi(
   async (c) => {
     await revokeSession(c.var.db, c.var.auth.session.id);
     return c.body(null, 204);
+  },
+);
+
+authRoutes.use("/reauthenticate", requireAuth());
+authRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/reauthenticate",
+    summary: "Prove the password again (and a code when MFA is on) before adding a factor",
+    description:
+      "Turning MFA on needs a session whose password was proved within the last 10 minutes; an older session is answered 401 reauthentication_required and calls this first. Counts against the same attempt budgets as sign-in.",
+    security: bearerSecurity,
+    request: {
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: z
+              .object({
+                password: SignInPassword,
+                code: MfaCode.optional().meta({ description: "Required when MFA is on" }),
+              })
+              .strict()
+              .meta({ id: "ReauthenticateRequest" }),
+          },
+        },
+      },
+    },
+    responses: {
+      200: {
+        description: "The session counts as freshly signed in until fresh_until",
+        content: {
+          "application/json": {
+            schema: z.object({ fresh_until: z.string().meta({ format: "date-time" }) }),
+          },
+        },
+      },
+      ...errorResponses(400, 401, 429, 503),
+    },
+  }),
+  async (c) => {
+    const { password, code } = c.req.valid("json");
+    const { freshUntil } = await reauthenticate(signedInContext(c), { password, code });
+    return c.json({ fresh_until: new Date(freshUntil).toISOString() }, 200);
   },
 );
 

@@ -14,7 +14,7 @@ import { now } from "../clock";
 import { signedInContext } from "../context";
 import { requireAuth } from "../middleware/session";
 import { createRoute, createRouter } from "./openapi";
-import { bearerSecurity, errorResponses, User } from "./schemas";
+import { bearerSecurity, errorResponses, MfaCode, User } from "./schemas";
 
 export const mfaRoutes = createRouter();
 
@@ -25,11 +25,7 @@ mfaRoutes.use("/disable", requireAuth());
 mfaRoutes.use("/backup-codes", requireAuth());
 mfaRoutes.use("/status", requireAuth());
 
-const Code = z.string().max(64).meta({
-  description: "A current 6-digit TOTP code or an unused 8-digit backup code",
-  example: "123456",
-});
-const CodeRequest = z.object({ code: Code }).strict().meta({ id: "CodeRequest" });
+const CodeRequest = z.object({ code: MfaCode }).strict().meta({ id: "CodeRequest" });
 const BackupCodes = z.array(z.string().regex(/^\d{8}$/)).length(10);
 
 mfaRoutes.openapi(
@@ -41,7 +37,7 @@ mfaRoutes.openapi(
     request: {
       body: {
         required: false,
-        content: { "application/json": { schema: z.object({ code: Code.optional() }).strict() } },
+        content: { "application/json": { schema: z.object({ code: MfaCode.optional() }).strict() } },
       },
     },
     responses: {

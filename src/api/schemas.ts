@@ -35,6 +35,12 @@ export const SignInUsername = z.string().min(1).max(256);
 /** Long enough never to truncate a real password; the length rules apply when one is set. */
 export const SignInPassword = z.string().min(1).max(1024);
 
+/** A code as typed: 6-digit TOTP or 8-digit backup code, spaces and dashes ignored. */
+export const MfaCode = z.string().max(64).meta({
+  description: "A current 6-digit TOTP code or an unused 8-digit backup code; spaces and dashes are ignored",
+  example: "123456",
+});
+
 export const User = z
   .object({
     id: z.string(),

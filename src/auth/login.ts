@@ -11,7 +11,7 @@ import type { Outcome } from "../limiter/policy";
 import { recipientOf } from "../reminders/jobs";
 import { insertAuditWhen, ownAuditRow } from "./audit";
 import { type Enforcement, enforcementFor } from "./enforcement";
-import { DUMMY_PASSWORD_HASH, InvalidPasswordHashError, verifyPasswordHash } from "./password";
+import { checkPassword } from "./password";
 import {
   claimSecondFactor,
   evaluateSecondFactor,
@@ -153,25 +153,4 @@ async function findAccount(
     : [...(await db.batch([userQuery, tenantQuery])), []];
   if (!user || !tenant) return undefined;
   return { user, tenant, unusedBackupHashes: hashes.map((h) => h.codeHash) };
-}
-
-/**
- * Verifies the password against the user's hash, or against a dummy hash when there is no such user,
- * so unknown users and tenants cost the same time as a wrong password.
- */
-async function checkPassword(
-  password: string,
-  stored: string | undefined,
-  pepper: Uint8Array,
-): Promise<boolean> {
-  try {
-    const ok = await verifyPasswordHash(password, stored ?? DUMMY_PASSWORD_HASH, pepper);
-    return ok && stored !== undefined;
-  } catch (error) {
-    if (!(error instanceof InvalidPasswordHashError)) throw error;
-    // A stored hash we refuse to use: nobody signs in with it. Spend the same time anyway.
-    console.error("refused a stored password hash:", error.message);
-    await verifyPasswordHash(password, DUMMY_PASSWORD_HASH, pepper);
-    return false;
-  }
 }

@@ -19,11 +19,18 @@ import {
   claimSecondFactor,
   evaluateSecondFactor,
   isBackupCodeShape,
+  type SecondFactor,
   selectUnusedBackupHashes,
   type ValidFactor,
 } from "./second-factor";
 import { openSecret, sealSecret } from "./secret-box";
-import { type Authenticated, insertSessionWhen, prepareSession, revokeUserSessions } from "./sessions";
+import {
+  type Authenticated,
+  insertSessionWhen,
+  isFreshSignIn,
+  prepareSession,
+  revokeUserSessions,
+} from "./sessions";
 import { buildOtpauthUri, findTotpStep, generateTotpSecret } from "./totp";
 
 export interface MfaContext extends RequestContext {
@@ -44,6 +51,11 @@ export interface SetupResult {
 export async function startSetup(ctx: MfaContext, code: string | undefined): Promise<SetupResult> {
   const { db, config, auth } = ctx;
   const user = auth.user;
+  // Turning MFA on with a session alone must not be possible for whoever stole it: the password must
+  // have been proved within minutes (a move to a new device proves the current factor instead).
+  if (user.mfaEnabledAt === null && !isFreshSignIn(auth.session, now())) {
+    throw new ApiError("reauthentication_required");
+  }
   const proof = user.mfaEnabledAt !== null ? await proveSecondFactor(ctx, code) : null;
 
   const secret = generateTotpSecret();
@@ -116,7 +128,9 @@ export async function verifySetup(
   const audit = ownAuditRow(user, action, ctx.ip);
   const won = anchorExists("audit_events", audit.id);
   const enrolling = auth.session.kind === "enrollment";
-  const session = enrolling ? await prepareSession("session", user, config.sessionSigningKey) : null;
+  const session = enrolling
+    ? await prepareSession("session", user, config.sessionSigningKey, auth.session.authenticatedAt)
+    : null;
   const issued = options.issueBackupCodes ? generateBackupCodes() : null;
   const issuedHashes = issued ? await hashAll(config, user.id, issued) : null;
 
@@ -145,7 +159,7 @@ export async function verifySetup(
     ...(session ? [insertSessionWhen(db, session, won)] : []),
   ];
   if (!(await runClaim(db, activate, guarded))) throw new ApiError("invalid_mfa_code");
-  if (action === "mfa.device_changed") notifyUser(ctx, "device_changed");
+  notifyUser(ctx, action === "mfa.enabled" ? "mfa_enabled" : "device_changed");
   const result: VerifyResult = issued ? { backupCodes: issued } : {};
   if (!session) return result;
   const enabled = { ...user, totpSecret: pending, totpPendingSecret: null, mfaEnabledAt: now() };
@@ -215,19 +229,24 @@ interface Proof {
 /** Evaluates a current TOTP or backup code against the attempt budget; throws unless it is good. */
 async function proveSecondFactor(ctx: MfaContext, code: string | undefined): Promise<Proof> {
   const user = ctx.auth.user;
-  const hashes = isBackupCodeShape(code)
-    ? (await selectUnusedBackupHashes(ctx.db, user.id)).map((row) => row.codeHash)
-    : [];
-  const factor =
-    code === undefined
-      ? { kind: "invalid" as const }
-      : await evaluateSecondFactor(user, code, hashes, ctx.config);
+  const factor = await evaluateOwnCode(ctx, code);
   await enforceMfaAttempt(ctx, user, factor.kind !== "invalid");
   if (factor.kind === "invalid") throw new ApiError("invalid_mfa_code");
   return { factor, claim: claimSecondFactor(ctx.db, user, factor) };
 }
 
-function backupUseAudit(ctx: MfaContext, proof: Proof, condition: SQL): Statement[] {
+/** The signed-in user's code, read against their secret or their unused backup codes. */
+export async function evaluateOwnCode(ctx: MfaContext, code: string | undefined): Promise<SecondFactor> {
+  if (code === undefined) return { kind: "invalid" };
+  const user = ctx.auth.user;
+  const hashes = isBackupCodeShape(code)
+    ? (await selectUnusedBackupHashes(ctx.db, user.id)).map((row) => row.codeHash)
+    : [];
+  return evaluateSecondFactor(user, code, hashes, ctx.config);
+}
+
+/** The audit event of a backup code spent on one of the user's own actions, when `condition` holds. */
+export function backupUseAudit(ctx: MfaContext, proof: Pick<Proof, "factor">, condition: SQL): Statement[] {
   if (proof.factor.kind !== "backup") return [];
   const row = ownAuditRow(ctx.auth.user, "mfa.backup_code_used", ctx.ip, {
     remaining: proof.factor.remaining,
@@ -246,7 +265,7 @@ function notifyUser(ctx: MfaContext, event: SecurityEvent, remaining?: number): 
   });
 }
 
-function notifyBackupUse(ctx: MfaContext, proof: Proof): void {
+export function notifyBackupUse(ctx: MfaContext, proof: Pick<Proof, "factor">): void {
   if (proof.factor.kind === "backup") notifyUser(ctx, "backup_code_used", proof.factor.remaining);
 }
 

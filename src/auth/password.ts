@@ -75,3 +75,24 @@ async function derive(password: string, pepper: Uint8Array, salt: Uint8Array, it
  * so their status, body and timing match a wrong password.
  */
 export const DUMMY_PASSWORD_HASH = `${SCHEME}$${PBKDF2_ITERATIONS}$${toBase64(new Uint8Array(SALT_BYTES))}$${toBase64(new Uint8Array(HASH_BYTES))}`;
+
+/**
+ * Verifies the password against the user's hash, or against a dummy hash when there is no such user,
+ * so unknown users and tenants cost the same time as a wrong password.
+ */
+export async function checkPassword(
+  password: string,
+  stored: string | undefined,
+  pepper: Uint8Array,
+): Promise<boolean> {
+  try {
+    const ok = await verifyPasswordHash(password, stored ?? DUMMY_PASSWORD_HASH, pepper);
+    return ok && stored !== undefined;
+  } catch (error) {
+    if (!(error instanceof InvalidPasswordHashError)) throw error;
+    // A stored hash we refuse to use: nobody signs in with it. Spend the same time anyway.
+    console.error("refused a stored password hash:", error.message);
+    await verifyPasswordHash(password, DUMMY_PASSWORD_HASH, pepper);
+    return false;
+  }
+}

@@ -8,6 +8,20 @@ import { type Session, sessions, type Tenant, tenants, type User, users } from "
 import { randomId } from "../encoding";
 import { signToken, TOKEN_LIFETIME_MS, type TokenKind, verifyToken } from "./tokens";
 
+/**
+ * How long after the password was last proved a session may add a factor to the account (ASVS 5
+ * §7.5.1): long enough to finish a setup, too short for a stolen session to be of use later.
+ */
+export const FRESH_SIGN_IN_MS = 10 * 60 * 1000;
+
+/**
+ * Whether the session proved the password recently enough to add a factor. An enrollment token
+ * always has: it exists only for the minutes after a sign-in (TOKEN_LIFETIME_MS.enrollment).
+ */
+export function isFreshSignIn(session: Session, at: number): boolean {
+  return session.kind === "enrollment" || at - session.authenticatedAt < FRESH_SIGN_IN_MS;
+}
+
 export interface IssuedSession {
   row: typeof sessions.$inferInsert;
   token: string;
@@ -22,10 +36,20 @@ export async function prepareSession(
   kind: TokenKind,
   user: User,
   signingKey: Uint8Array,
+  /** When the password was proved, if not just now (verify turning an enrollment into a session). */
+  authenticatedAt?: number,
 ): Promise<IssuedSession> {
   const createdAt = now();
   const expiresAt = createdAt + TOKEN_LIFETIME_MS[kind];
-  const row = { id: randomId(), userId: user.id, tenantId: user.tenantId, kind, createdAt, expiresAt };
+  const row = {
+    id: randomId(),
+    userId: user.id,
+    tenantId: user.tenantId,
+    kind,
+    createdAt,
+    expiresAt,
+    authenticatedAt: authenticatedAt ?? createdAt,
+  };
   const token = await signToken(
     kind,
     { sessionId: row.id, userId: user.id, tenantId: user.tenantId },
@@ -75,6 +99,14 @@ export async function authenticate(
     )
     .limit(1);
   return found ?? null;
+}
+
+/** Records that the session's holder proved their password again now (when `condition` holds). */
+export function markReauthenticated(db: Db, sessionId: string, at: number, condition?: SQL) {
+  return db
+    .update(sessions)
+    .set({ authenticatedAt: at })
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), condition));
 }
 
 export function revokeSession(db: Db, sessionId: string) {

@@ -76,6 +76,9 @@ export const sessions = sqliteTable(
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at").notNull(),
     revokedAt: integer("revoked_at"),
+    // When the holder last proved their password in this session (signing in, or re-authenticating):
+    // adding a factor needs it to be recent (src/auth/sessions.ts, isFreshSignIn).
+    authenticatedAt: integer("authenticated_at").notNull().default(0),
   },
   // sessions_expires serves the daily purge of ended sessions (src/auth/sessions.ts).
   (t) => [index("sessions_user").on(t.userId), index("sessions_expires").on(t.expiresAt)],

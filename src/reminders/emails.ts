@@ -39,6 +39,14 @@ export function buildEmail(job: EmailJob, config: Config): EmailContent {
 function securityEmail(job: Extract<EmailJob, { kind: "security" }>, product: string, link: string) {
   const when = formatDateTime(job.at);
   switch (job.event) {
+    case "mfa_enabled":
+      return {
+        subject: `Two-factor authentication was turned on for your ${product} account`,
+        lines: [
+          `Two-factor authentication was turned on for your account on ${when}: signing in now asks for a code from the authenticator app that was set up. Your other sessions were signed out.`,
+          "If this was not you, someone else may hold your password and your session: contact your administrator at once, since only they can remove an authenticator you do not have.",
+        ],
+      };
     case "mfa_disabled":
       return {
         subject: `Two-factor authentication was turned off on your ${product} account`,

@@ -1,6 +1,11 @@
 // What travels on the email queue: emails to send, and pages of reminder planning still to do.
 
-export type SecurityEvent = "mfa_disabled" | "mfa_reset" | "device_changed" | "backup_code_used";
+export type SecurityEvent =
+  | "mfa_enabled"
+  | "mfa_disabled"
+  | "mfa_reset"
+  | "device_changed"
+  | "backup_code_used";
 
 interface Recipient {
   tenantId: string;

@@ -13,6 +13,8 @@ export function describeError(error: ApiError): string {
   switch (error.code) {
     case "invalid_credentials":
       return "The username, password or tenant is not right.";
+    case "invalid_password":
+      return "That password is not right.";
     case "invalid_mfa_code":
       return "That code didn't work. Check that your device's clock is right and enter the current code.";
     case "too_many_attempts":

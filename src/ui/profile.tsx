@@ -11,15 +11,17 @@ import {
   startSetup,
   verifySetup,
 } from "../auth/mfa";
+import { reauthenticate } from "../auth/reauthentication";
 import { now } from "../clock";
 import { type AppEnv, signedInContext } from "../context";
 import type { Tenant, User } from "../db/schema";
+import { ApiError } from "../errors";
 import { requireAuth } from "../middleware/session";
-import { Alert, CodeField, Icon, LocalTime, Pill } from "./components";
-import { showErrorsInPlace } from "./errors";
+import { Alert, CodeField, Icon, LocalTime, Pill, TextField } from "./components";
+import { describeError, showErrorsInPlace } from "./errors";
 import { formFields, fragment, page, redirect, setSessionCookie, type UiContext } from "./http";
 import { AppPage, BarePage, PageHeader, type Viewer } from "./layout";
-import { BackupCodesPanel, parseFlow, SetupPanel, VerifyForm } from "./mfa-panels";
+import { BackupCodesPanel, parseFlow, type SetupFlow, SetupPanel, VerifyForm } from "./mfa-panels";
 
 export const profileRoutes = new Hono<AppEnv>();
 
@@ -81,14 +83,22 @@ profileRoutes.get("/enroll", requireAuth(["session", "enrollment"]), (c) => {
 profileRoutes.post("/mfa/setup", requireAuth(["session", "enrollment"]), async (c) => {
   const field = await formFields(c);
   const flow = parseFlow(field("flow"));
+  const password = field("password");
   try {
-    const setup = await startSetup(
-      signedInContext(c),
-      flow === "move" ? field("code").slice(0, 64) : undefined,
-    );
+    let ctx = signedInContext(c);
+    // The password confirmation a stale session was asked for (ConfirmPasswordCard) comes first.
+    if (password !== "") ctx = { ...ctx, auth: (await reauthenticate(ctx, { password })).auth };
+    const setup = await startSetup(ctx, flow === "move" ? field("code").slice(0, 64) : undefined);
     return fragment(c, <SetupPanel setup={setup} flow={flow} />);
   } catch (error) {
     const { user, tenant } = c.var.auth;
+    if (
+      error instanceof ApiError &&
+      (error.code === "reauthentication_required" || (password !== "" && error.code === "invalid_password"))
+    ) {
+      const message = error.code === "invalid_password" ? describeError(error) : undefined;
+      return showErrorsInPlace(c, error, () => <ConfirmPasswordCard flow={flow} error={message} />);
+    }
     if (flow === "enroll") {
       return showErrorsInPlace(c, error, (message) => (
         <StartSetupCard tenantName={tenant.name} username={user.username} error={message} />
@@ -383,6 +393,45 @@ const StartSetupCard = ({
     </div>
     {error && <Alert tone="error">{error}</Alert>}
     <StartSetupForm flow="enroll" label="Start setup" block />
+  </section>
+);
+
+/**
+ * A session whose password was proved more than a few minutes ago confirms it before a factor is
+ * added (a stolen session alone must not be able to enroll someone else's authenticator).
+ */
+const ConfirmPasswordCard = ({ flow, error }: { flow: SetupFlow; error?: string | undefined }) => (
+  <section id="mfa-card" class="card" aria-labelledby="confirm-title">
+    <h2 id="confirm-title">Confirm it's you</h2>
+    <p>Enter your password to turn on two-step verification. We ask for it when you signed in a while ago.</p>
+    <form
+      class="stack"
+      method="post"
+      action="/ui/mfa/setup"
+      hx-post="/ui/mfa/setup"
+      hx-target="#mfa-card"
+      hx-swap="outerHTML"
+      hx-disabled-elt="find button"
+    >
+      <input type="hidden" name="flow" value={flow} />
+      <TextField
+        id="confirm-password"
+        name="password"
+        label="Password"
+        type="password"
+        autocomplete="current-password"
+        error={error}
+        maxlength={1024}
+      />
+      <div class="actions">
+        <button type="submit" class="btn btn-primary">
+          Continue
+        </button>
+        <a href="/ui/profile" class="btn btn-link">
+          Cancel
+        </a>
+      </div>
+    </form>
   </section>
 );
 

@@ -51,6 +51,25 @@ describe("Profile", () => {
     expect(page.html).toContain('hidden=""'); // no grace banner
   });
 
+  it("asks a session signed in a while ago for its password before it turns MFA on", async () => {
+    const user = await newUser();
+    const client = await signInUi(user);
+    advanceClock(11 * 60_000);
+    const asked = await client.post("/ui/mfa/setup", { flow: "enable" });
+    expect(asked.status).toBe(401);
+    expect(textOf(asked.html, "mfa-card")).toContain("Confirm it's you");
+    expect(asked.html).toMatch(/<input[^>]*name="password"[^>]*autocomplete="current-password"/);
+    expect(asked.html).not.toContain("manual-key");
+
+    const wrong = await client.post("/ui/mfa/setup", { flow: "enable", password: "not it" });
+    expect(wrong.status).toBe(401);
+    expect(textOf(wrong.html, "confirm-password-error")).toBe("That password is not right.");
+
+    const confirmed = await client.post("/ui/mfa/setup", { flow: "enable", password: user.password });
+    expect(confirmed.status).toBe(200);
+    expect(manualKey(confirmed.html)).toMatch(/^[A-Z2-7]{32}$/);
+  });
+
   it("enables MFA: QR code and manual key, then the code, then the backup codes exactly once", async () => {
     const user = await newUser();
     const client = await signInUi(user);
