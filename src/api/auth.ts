@@ -97,7 +97,9 @@ authRoutes.openapi(
   },
 );
 
-authRoutes.use("/logout", requireAuth());
+// Signing out always works: with an enrollment token, and with a session whose enrollment is due
+// (requireAuth lets both through only where enrollment tokens are taken).
+authRoutes.use("/logout", requireAuth(["session", "enrollment"]));
 authRoutes.openapi(
   createRoute({
     method: "post",
@@ -112,7 +114,8 @@ authRoutes.openapi(
   },
 );
 
-authRoutes.use("/reauthenticate", requireAuth());
+// A session whose enrollment is due must be able to prove its password to start that enrollment.
+authRoutes.use("/reauthenticate", requireAuth(["session", "enrollment"]));
 authRoutes.openapi(
   createRoute({
     method: "post",

@@ -5,7 +5,8 @@ import { addUser, createTenant, type TestUser } from "../helpers/factory";
 import { call, expectError, login, sessionToken } from "../helpers/http";
 import { enrollMfa, totpCode } from "../helpers/totp";
 
-const DAY = 24 * 60 * 60 * 1000;
+const HOUR = 60 * 60 * 1000;
+const DAY = 24 * HOUR;
 
 async function enforce(admin: TestUser, body: Record<string, unknown>) {
   const token = await sessionToken(admin);
@@ -60,6 +61,25 @@ describe("grace period", () => {
     const graceToken = lastMinute.json.token;
     expectError(await call("GET", "/api/v1/auth/me", { token: graceToken }), 403, "mfa_enrollment_required");
     expect((await call("POST", "/api/v1/mfa/setup", { token: graceToken })).status).toBe(200);
+  });
+
+  it("leaves a session whose enrollment is overdue able to re-authenticate, enroll and sign out", async () => {
+    const { admin, member } = await tenantWithMember();
+    await enforce(admin, { mfa_required: true, mfa_grace_period_days: 1 });
+    advanceClock(20 * HOUR);
+    const token = (await login(member)).json.token;
+    advanceClock(5 * HOUR); // past the deadline, the session still alive
+
+    expectError(await call("GET", "/api/v1/auth/me", { token }), 403, "mfa_enrollment_required");
+    expectError(await call("POST", "/api/v1/mfa/setup", { token }), 401, "reauthentication_required");
+    const proved = await call("POST", "/api/v1/auth/reauthenticate", {
+      token,
+      body: { password: member.password },
+    });
+    expect(proved.status).toBe(200);
+    expect((await call("POST", "/api/v1/mfa/setup", { token })).status).toBe(200);
+    expect((await call("POST", "/api/v1/auth/logout", { token })).status).toBe(204);
+    expectError(await call("POST", "/api/v1/mfa/setup", { token }), 401, "unauthorized");
   });
 
   it("moves every deadline when the grace days change, and tells the admin the consequence", async () => {
@@ -151,7 +171,6 @@ describe("enrollment token", () => {
     const token = (await login(member)).json.enrollment_token;
     expectError(await call("GET", "/api/v1/auth/me", { token }), 401, "unauthorized");
     expectError(await call("GET", "/api/v1/mfa/status", { token }), 401, "unauthorized");
-    expectError(await call("POST", "/api/v1/auth/logout", { token }), 401, "unauthorized");
     const setup = await call("POST", "/api/v1/mfa/setup", { token });
     expect(setup.status).toBe(200);
     const verify = await call("POST", "/api/v1/mfa/verify", {
@@ -164,6 +183,14 @@ describe("enrollment token", () => {
     expect(me.status).toBe(200);
     expect(me.json.user.mfa_enabled).toBe(true);
     expect(me.json.mfa_enrollment).toBeUndefined();
+  });
+
+  it("can sign out, and is refused at once afterwards", async () => {
+    const { admin, member } = await tenantWithMember();
+    await enforce(admin, { mfa_required: true, mfa_grace_period_days: 0 });
+    const token = (await login(member)).json.enrollment_token;
+    expect((await call("POST", "/api/v1/auth/logout", { token })).status).toBe(204);
+    expectError(await call("POST", "/api/v1/mfa/setup", { token }), 401, "unauthorized");
   });
 
   it("expires after 15 minutes", async () => {
