@@ -1,7 +1,6 @@
 // The Hono app: middleware, the routers, and the one place errors become responses.
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { HTTPException } from "hono/http-exception";
 import { authRoutes } from "./api/auth";
 import { healthRoutes } from "./api/health";
 import { mfaRoutes } from "./api/mfa";
@@ -10,8 +9,8 @@ import { tenantRoutes } from "./api/tenants";
 import { userRoutes } from "./api/users";
 import type { AppEnv } from "./context";
 import { openDb } from "./db/client";
-import { ConfigError, loadConfig } from "./env";
-import { ApiError, errorBody } from "./errors";
+import { loadConfig } from "./env";
+import { ApiError, errorBody, toApiError } from "./errors";
 import { jsonBodies, noStore, sameOriginForms, sameOriginOnly, securityHeaders } from "./middleware/security";
 import { uiRoutes } from "./ui";
 
@@ -83,30 +82,6 @@ app.notFound((c) => {
 });
 
 app.onError((error, c) => respondWithError(c, toApiError(error)));
-
-function toApiError(error: unknown): ApiError {
-  if (error instanceof ApiError) return error;
-  if (error instanceof ConfigError) {
-    // Logged without values: the message names the secrets that are missing or weak, never their contents.
-    console.error(`misconfigured: ${error.message}`);
-    return new ApiError("misconfigured");
-  }
-  if (error instanceof HTTPException) {
-    // Hono's own refusals (a body that is not JSON, mostly) keep their status.
-    return new ApiError(error.status === 400 ? "invalid_json" : "invalid_request");
-  }
-  if (isStorageError(error)) {
-    console.error("storage unavailable", error);
-    return new ApiError("unavailable");
-  }
-  console.error("unexpected error", error);
-  return new ApiError("internal_error");
-}
-
-function isStorageError(error: unknown): boolean {
-  const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : "";
-  return /D1_|SQLITE_|Network connection lost|storage/i.test(message);
-}
 
 function respondWithError(c: Context<AppEnv>, error: ApiError) {
   if (error.retryAfterSeconds !== undefined) c.header("Retry-After", String(error.retryAfterSeconds));

@@ -1,4 +1,6 @@
+import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ConfigError } from "./env";
 
 // Every error the API can answer with: a stable machine code, its status and a human message.
 // Clients branch on `code`; the message may be reworded.
@@ -61,4 +63,32 @@ export function errorBody(error: ApiError) {
       ...(error.details ? { details: error.details } : {}),
     },
   };
+}
+
+/**
+ * What any thrown error means to a client: the one mapping the API's and the UI's error handlers
+ * share, so both answer a storage outage with 503 and a missing secret with 503 misconfigured.
+ */
+export function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof ConfigError) {
+    // Logged without values: the message names the secrets that are missing or weak, never their contents.
+    console.error(`misconfigured: ${error.message}`);
+    return new ApiError("misconfigured");
+  }
+  if (error instanceof HTTPException) {
+    // Hono's own refusals (a body that is not JSON, mostly) keep their status.
+    return new ApiError(error.status === 400 ? "invalid_json" : "invalid_request");
+  }
+  if (isStorageError(error)) {
+    console.error("storage unavailable", error);
+    return new ApiError("unavailable");
+  }
+  console.error("unexpected error", error);
+  return new ApiError("internal_error");
+}
+
+function isStorageError(error: unknown): boolean {
+  const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : "";
+  return /D1_|SQLITE_|Network connection lost|storage/i.test(message);
 }

@@ -1,9 +1,8 @@
 // How the UI shows the API's errors: the same ApiError codes, worded for people, shown where the
 // action was taken. Errors that mean "you are not signed in (fully)" send the browser elsewhere.
 import { getCookie } from "hono/cookie";
-import { HTTPException } from "hono/http-exception";
 import { authenticate } from "../auth/sessions";
-import { ApiError } from "../errors";
+import { ApiError, toApiError } from "../errors";
 import { SESSION_COOKIE } from "../middleware/session";
 import { Alert, formatDuration } from "./components";
 import { clearSessionCookie, fragment, isHtmx, type Markup, redirect, type UiContext } from "./http";
@@ -88,10 +87,3 @@ async function holdsEnrollmentToken(c: UiContext): Promise<boolean> {
 }
 
 const HEADINGS: Partial<Record<number, string>> = { 403: "No access", 404: "Not found" };
-
-function toApiError(error: unknown): ApiError {
-  if (error instanceof ApiError) return error;
-  if (error instanceof HTTPException) return new ApiError("invalid_request");
-  console.error("unexpected error in the UI", error);
-  return new ApiError("internal_error");
-}

@@ -5,9 +5,11 @@ import { describe, expect, it } from "vitest";
 import loginPage from "../../public/index.html?raw";
 import { now } from "../../src/clock";
 import { tenants } from "../../src/db/schema";
+import { SESSION_COOKIE } from "../../src/middleware/session";
 import { addUser, createTenant, db } from "../helpers/factory";
-import { call } from "../helpers/http";
+import { call, ORIGIN } from "../helpers/http";
 import { enrollMfa, totpCode } from "../helpers/totp";
+import { instrumentedEnv } from "../robustness/bindings";
 import { credentials, manualKey, signInUi, UiClient, type UiResponse } from "./helpers";
 
 describe("cross-origin requests", () => {
@@ -187,5 +189,38 @@ describe("markup and headers", () => {
       }
     }
     expect(codeInputs).toBeGreaterThan(4);
+  });
+});
+
+describe("a storage outage", () => {
+  // The UI maps errors with the API's own mapping: 503 unavailable, never a 500.
+  const broken = () => instrumentedEnv({ faultAt: () => ({ kind: "fail" }) });
+
+  it("answers a signed-in page with 503 and says to try again", async () => {
+    const { tenantId } = await createTenant();
+    const client = await signInUi(await addUser(tenantId));
+    const response = await broken().fetch(
+      new Request(`${ORIGIN}/ui/profile`, { headers: { cookie: `${SESSION_COOKIE}=${client.cookie}` } }),
+    );
+    expect(response.status).toBe(503);
+    expect(await response.text()).toContain("temporarily unavailable");
+  });
+
+  it("answers a sign-in form with 503 in place", async () => {
+    const { tenantId } = await createTenant();
+    const user = await addUser(tenantId);
+    const response = await broken().fetch(
+      new Request(`${ORIGIN}/ui/login`, {
+        method: "POST",
+        headers: {
+          origin: ORIGIN,
+          "hx-request": "true",
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: new URLSearchParams(credentials(user)).toString(),
+      }),
+    );
+    expect(response.status).toBe(503);
+    expect(await response.text()).toContain("temporarily unavailable");
   });
 });
