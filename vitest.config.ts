@@ -1,5 +1,9 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { developmentVars } from "./scripts/dev-vars";
+
+// The test runtime is a development runtime: localhost origin, example sender (src/env.ts).
+const DEVELOPMENT_VARS = developmentVars("http://localhost");
 
 export default defineConfig(async () => {
   // Read on the Node side, applied inside the Workers runtime by test/setup/migrations.ts.
@@ -11,6 +15,7 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: {
             TEST_MIGRATIONS: migrations,
+            ...DEVELOPMENT_VARS,
             // Test-only secrets: random per run, never used outside the test runtime.
             SESSION_SIGNING_KEY: randomSecret(),
             PASSWORD_PEPPER: randomSecret(),

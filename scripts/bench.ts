@@ -30,7 +30,7 @@ import {
 } from "../bench/lib/seed";
 import { TotpPool } from "../bench/lib/totp-pool";
 import { hashPassword } from "../src/auth/password";
-import { randomBase64, randomSecrets, writeVarsFile } from "./dev-vars";
+import { developmentVars, randomBase64, randomSecrets, writeVarsFile } from "./dev-vars";
 
 const SCALE = Math.min(3, Math.max(0.1, Number(process.env.BENCH_SCALE ?? "1") || 1));
 const CONCURRENCY = [1, 8, 32] as const;
@@ -401,7 +401,8 @@ async function main(): Promise<void> {
   const roundTrips = await countRoundTrips();
 
   // Secrets of this run only, in a file wrangler reads instead of .dev.vars (--env-file).
-  const secrets = randomSecrets("bench1");
+  // A development runtime (local origin and sender); the bench sends no email.
+  const secrets = { ...randomSecrets("bench1"), ...developmentVars("http://localhost") };
   const envFile = join(OUT, "bench.env");
   writeVarsFile(envFile, secrets);
   const password = `bench-${randomBase64(12)}`;

@@ -1,5 +1,5 @@
 // .dev.vars holds local development's secrets; it is created with random values and never committed.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const DEV_VARS = join(import.meta.dirname, "..", ".dev.vars");
@@ -34,16 +34,38 @@ export function randomSecrets(keyId: string) {
   };
 }
 
+/**
+ * The variables only local development has (src/env.ts refuses them in a deployed Worker): the
+ * development flag, a localhost origin and a sender on a reserved example domain.
+ */
+export function developmentVars(origin: string) {
+  return { ENVIRONMENT: "development", PUBLIC_ORIGIN: origin, EMAIL_FROM: "no-reply@example.com" };
+}
+
 /** Writes variables in the .dev.vars (and --env-file) format, readable by the owner only. */
 export function writeVarsFile(path: string, vars: Record<string, string>, comment?: string): void {
   const lines = Object.entries(vars).map(([name, value]) => `${name}="${value}"`);
   writeFileSync(path, `${comment ? `# ${comment}\n` : ""}${lines.join("\n")}\n`, { mode: 0o600 });
 }
 
-/** Creates .dev.vars with fresh random secrets when it is missing; an existing file is kept as it is. */
+/**
+ * Creates .dev.vars with fresh random secrets when it is missing. An existing file keeps its values;
+ * variables added to development since it was made are appended (a .dev.vars older than the rule
+ * that keeps development values out of wrangler.toml lacks PUBLIC_ORIGIN, say).
+ */
 export function ensureDevVars(): { created: boolean; vars: Record<string, string> } {
-  if (existsSync(DEV_VARS)) return { created: false, vars: readDevVars() };
-  const vars = { ...randomSecrets("dev1"), DEMO_ADMIN_PASSWORD: randomPassword() };
-  writeVarsFile(DEV_VARS, vars, "Local development only; made by npm run dev. Never commit.");
-  return { created: true, vars };
+  const defaults = {
+    ...randomSecrets("dev1"),
+    DEMO_ADMIN_PASSWORD: randomPassword(),
+    ...developmentVars("http://localhost:8787"),
+  };
+  const existing = readDevVars();
+  const created = !existsSync(DEV_VARS);
+  const missing = Object.entries(defaults).filter(([name]) => existing[name] === undefined);
+  if (created) {
+    writeVarsFile(DEV_VARS, defaults, "Local development only; made by npm run dev. Never commit.");
+  } else if (missing.length > 0) {
+    appendFileSync(DEV_VARS, missing.map(([name, value]) => `${name}="${value}"\n`).join(""));
+  }
+  return { created, vars: { ...Object.fromEntries(missing), ...existing } };
 }

@@ -37,7 +37,10 @@ console.log(`
       -d '{"tenant_id":"demo","username":"admin","password":"${password}"}'
 `);
 
-const child = spawn(join(import.meta.dirname, "..", "node_modules", ".bin", "wrangler"), ["dev", ...args], {
+// Links in emails and the Origin check follow the port the server really listens on.
+const originVar = ["--var", `PUBLIC_ORIGIN:http://localhost:${port}`];
+const wranglerBin = join(import.meta.dirname, "..", "node_modules", ".bin", "wrangler");
+const child = spawn(wranglerBin, ["dev", ...originVar, ...args], {
   stdio: "inherit",
   env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
 });

@@ -5,7 +5,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, startWranglerDev } from "../bench/lib/processes";
 import { applyMigrations, type Target } from "./d1";
-import { randomPassword, randomSecrets, writeVarsFile } from "./dev-vars";
+import { developmentVars, randomPassword, randomSecrets, writeVarsFile } from "./dev-vars";
 import { createTenantWithAdmin } from "./operator";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -34,7 +34,7 @@ export async function startE2eServer(): Promise<E2eServer> {
   const port = await freePort();
   const baseUrl = `http://localhost:${port}`;
 
-  const secrets = { ...randomSecrets("e2e"), PUBLIC_ORIGIN: baseUrl };
+  const secrets = { ...randomSecrets("e2e"), ...developmentVars(baseUrl) };
   const envFile = join(E2E_DIR, "secrets.env");
   writeVarsFile(envFile, secrets);
 

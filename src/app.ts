@@ -61,7 +61,8 @@ api.get("/openapi.json", (c) =>
         description:
           "Errors always have the shape {error: {code, message, details?}}; see the README for the codes.",
       },
-      servers: [{ url: new URL(c.req.url).origin }],
+      // The configured origin, never the request's Host header (which the caller chooses).
+      servers: [{ url: c.var.config.publicOrigin }],
       basePath: API_BASE,
       routers: API_ROUTERS,
       securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } },

@@ -8,8 +8,13 @@ interface Secrets {
   BACKUP_CODE_PEPPER?: string;
   /** "kid:base64key" pairs separated by commas; the first encrypts new secrets, all decrypt. */
   TOTP_ENCRYPTION_KEYS?: string;
-  /** Local development only: the seeded admin's password (scripts/dev.mjs). */
+  /** Local development only: the seeded admin's password (scripts/dev.ts). */
   DEMO_ADMIN_PASSWORD?: string;
+  /**
+   * "development" in .dev.vars and the tests only: allows an http://localhost origin and senders on
+   * reserved example domains. A deployed Worker never has it, so those values refuse to start there.
+   */
+  ENVIRONMENT?: string;
 }
 
 declare global {
@@ -20,6 +25,8 @@ declare global {
 }
 
 export interface Config {
+  /** Local development or the tests (ENVIRONMENT=development); never a deployed Worker. */
+  development: boolean;
   productName: string;
   publicOrigin: string;
   emailFrom: string;
@@ -47,10 +54,12 @@ export function loadConfig(env: Env): Config {
     else if (bytes.length < MIN_SECRET_BYTES) problems.push(`${String(name)} is shorter than 256 bits`);
     return bytes ?? new Uint8Array();
   };
+  const development = env.ENVIRONMENT === "development";
   const config: Config = {
+    development,
     productName: env.PRODUCT_NAME,
-    publicOrigin: env.PUBLIC_ORIGIN,
-    emailFrom: env.EMAIL_FROM,
+    publicOrigin: parsePublicOrigin(env.PUBLIC_ORIGIN, development, problems),
+    emailFrom: parseSender(env.EMAIL_FROM, development, problems),
     auditRetentionDays: parseRetentionDays(env.AUDIT_RETENTION_DAYS, problems),
     sessionSigningKey: secret("SESSION_SIGNING_KEY"),
     passwordPepper: secret("PASSWORD_PEPPER"),
@@ -60,6 +69,49 @@ export function loadConfig(env: Env): Config {
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   cache.set(env, config);
   return config;
+}
+
+/**
+ * The origin users reach the service at: the links in emails, the Origin that unsafe requests may
+ * carry. A deployed Worker needs https and a real host: a local or example origin would send people
+ * to a page that is not ours and let that origin post to us.
+ */
+function parsePublicOrigin(value: string | undefined, development: boolean, problems: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(value ?? "");
+  } catch {
+    problems.push("PUBLIC_ORIGIN is missing or not a URL");
+    return "";
+  }
+  if (url.origin === "null" || `${url.origin}/` !== url.href.replace(/\/?$/, "/")) {
+    problems.push("PUBLIC_ORIGIN must be an origin alone: scheme, host and port");
+  }
+  if (!development && (url.protocol !== "https:" || isReservedHost(url.hostname))) {
+    problems.push("PUBLIC_ORIGIN must be https on a real host (not localhost or an example domain)");
+  }
+  return url.origin;
+}
+
+/** The sender of every email: an address alone, never a local or example domain once deployed. */
+function parseSender(value: string | undefined, development: boolean, problems: string[]): string {
+  const match = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)$/.exec(value ?? "");
+  if (!match?.[1]) {
+    problems.push("EMAIL_FROM must be an email address");
+    return "";
+  }
+  if (!development && isReservedHost(match[1])) {
+    problems.push("EMAIL_FROM must be on a real domain (not localhost or an example domain)");
+  }
+  return value ?? "";
+}
+
+/** Hosts that are never a deployment's: loopback, localhost and the names RFC 2606 and 6761 reserve. */
+function isReservedHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, "");
+  if (host === "[::1]" || host === "0.0.0.0" || /^127\./.test(host)) return true;
+  const reservedNames = /(^|\.)(localhost|example|test|invalid|local)$|(^|\.)example\.(com|net|org)$/;
+  return reservedNames.test(host);
 }
 
 /** At least a month, so a misread value cannot wipe the trail; at most ten years. */

@@ -48,7 +48,7 @@ function originCheck({ requireProof }: { requireProof: boolean }) {
     if (UNSAFE_METHODS.has(c.req.method)) {
       const origin = c.req.header("origin");
       const site = c.req.header("sec-fetch-site");
-      const ownOrigins = [new URL(c.req.url).origin, c.env.PUBLIC_ORIGIN];
+      const ownOrigins = [new URL(c.req.url).origin, c.var.config.publicOrigin];
       if (origin !== undefined && !ownOrigins.includes(origin)) throw new ApiError("forbidden");
       if (site !== undefined && site !== "same-origin" && site !== "none") throw new ApiError("forbidden");
       if (requireProof && origin === undefined && site === undefined) throw new ApiError("forbidden");

@@ -121,6 +121,57 @@ describe("configuration", () => {
     expect(response.status).toBe(503);
   });
 
+  // A deployed Worker has no ENVIRONMENT; development's values must not work there.
+  const production = (vars: Record<string, string>) => ({
+    ...env,
+    ENVIRONMENT: undefined,
+    PUBLIC_ORIGIN: "https://sign-in.acme.io",
+    EMAIL_FROM: "no-reply@acme.io",
+    ...vars,
+  });
+  const health = (vars: Env) => app.fetch(new Request(`${ORIGIN}/api/v1/health`), vars);
+
+  it("serves a deployed Worker with an https origin and a real sender", async () => {
+    expect((await health(production({}))).status).toBe(200);
+  });
+
+  it.each([
+    "http://localhost:8787",
+    "https://localhost",
+    "https://127.0.0.1",
+    "https://sign-in.example.com",
+    "https://auth.example",
+    "http://sign-in.acme.io",
+    "https://sign-in.acme.io/login",
+    "",
+  ])("refuses to serve a deployed Worker whose PUBLIC_ORIGIN is %j", async (origin) => {
+    const response = await health(production({ PUBLIC_ORIGIN: origin }));
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("misconfigured");
+  });
+
+  it.each(["no-reply@example.com", "no-reply@mail.test", "not-an-email", "a@acme.io\r\nBcc: x@acme.io", ""])(
+    "refuses to serve a deployed Worker whose EMAIL_FROM is %j",
+    async (sender) => {
+      expect((await health(production({ EMAIL_FROM: sender }))).status).toBe(503);
+    },
+  );
+
+  it("accepts local values in development only", async () => {
+    const local = { PUBLIC_ORIGIN: "http://localhost:8787", EMAIL_FROM: "no-reply@example.com" };
+    expect((await health(production({ ...local, ENVIRONMENT: "development" }))).status).toBe(200);
+    expect((await health(production(local))).status).toBe(503);
+  });
+
+  it("names the configured origin as the OpenAPI server, whatever Host the request carries", async () => {
+    const response = await app.fetch(
+      new Request("https://attacker.example/api/v1/openapi.json"),
+      production({}),
+    );
+    const document = (await response.json()) as { servers: { url: string }[] };
+    expect(document.servers).toEqual([{ url: "https://sign-in.acme.io" }]);
+  });
+
   it("refuses a secret shorter than 256 bits", async () => {
     const weak = { ...env, PASSWORD_PEPPER: btoa("short-pepper") };
     const response = await app.fetch(new Request(`${ORIGIN}/api/v1/health`), weak);
