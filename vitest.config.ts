@@ -1,6 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { developmentVars } from "./scripts/dev-vars";
+import { developmentVars } from "./scripts/dev-vars.ts";
 
 // The test runtime is a development runtime: localhost origin, example sender (src/env.ts).
 const DEVELOPMENT_VARS = developmentVars("http://localhost");

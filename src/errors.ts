@@ -23,6 +23,7 @@ export const ERRORS = {
   username_taken: [409, "That username is already taken in this tenant"],
   no_pending_setup: [409, "There is no MFA setup waiting for verification"],
   mfa_not_enabled: [409, "MFA is not enabled for this account"],
+  settings_conflict: [409, "The settings were changed by someone else meanwhile; read them again and retry"],
   payload_too_large: [413, "The body is larger than 16 KiB"],
   unsupported_media_type: [415, "The body must be application/json"],
   too_many_attempts: [429, "Too many attempts; try again later"],

@@ -1,10 +1,12 @@
 // A tenant's MFA settings, and what a change would mean for its users.
 import { and, count, eq, gte, isNull, or } from "drizzle-orm";
-import { insertAudit } from "../auth/audit";
+import { auditRow, insertAuditWhen } from "../auth/audit";
 import { graceDeadline } from "../auth/enforcement";
 import { now } from "../clock";
+import { claimSucceeded, runClaim } from "../db/claims";
 import type { Db } from "../db/client";
 import { type Tenant, tenants, users } from "../db/schema";
+import { ApiError } from "../errors";
 
 export interface SettingsPatch {
   mfaRequired?: boolean | undefined;
@@ -38,7 +40,7 @@ export async function updateSettings(
   actor: { id: string; ip: string },
 ): Promise<{ tenant: Tenant; impact: Impact }> {
   const next = applySettingsPatch(tenant, patch);
-  const audit = insertAudit(db, {
+  const audit = auditRow({
     tenantId: tenant.id,
     action: "settings.updated",
     actorId: actor.id,
@@ -46,17 +48,22 @@ export async function updateSettings(
     ip: actor.ip,
     details: { before: settingsOf(tenant), after: settingsOf(next) },
   });
-  await db.batch([
+  // The change was decided on the version read with the session: it applies only if nobody changed
+  // the settings since, so the answer and the audit event describe exactly the row written.
+  const written = await runClaim(
+    db,
     db
       .update(tenants)
       .set({
         mfaRequired: next.mfaRequired,
         mfaGracePeriodDays: next.mfaGracePeriodDays,
         mfaEnforcedSince: next.mfaEnforcedSince,
+        settingsVersion: next.settingsVersion,
       })
-      .where(eq(tenants.id, tenant.id)),
-    audit,
-  ]);
+      .where(and(eq(tenants.id, tenant.id), eq(tenants.settingsVersion, tenant.settingsVersion))),
+    [insertAuditWhen(db, audit, claimSucceeded)],
+  );
+  if (!written) throw new ApiError("settings_conflict");
   return { tenant: next, impact: await measureImpact(db, next) };
 }
 
@@ -68,6 +75,7 @@ function applySettingsPatch(tenant: Tenant, patch: SettingsPatch): Tenant {
     mfaRequired,
     mfaGracePeriodDays: patch.mfaGracePeriodDays ?? tenant.mfaGracePeriodDays,
     mfaEnforcedSince: mfaRequired ? (tenant.mfaRequired ? tenant.mfaEnforcedSince : now()) : null,
+    settingsVersion: tenant.settingsVersion + 1,
   };
 }
 

@@ -10,6 +10,9 @@ export const tenants = sqliteTable("tenants", {
   mfaGracePeriodDays: integer("mfa_grace_period_days").notNull().default(0),
   // When the current period of enforcement began; null while MFA is not required.
   mfaEnforcedSince: integer("mfa_enforced_since"),
+  // Bumped by every settings change: a change applies only to the version it was decided on, so
+  // two admins saving at once can never both be told their change stands.
+  settingsVersion: integer("settings_version").notNull().default(0),
   createdAt: integer("created_at").notNull(),
   // Kept exact by triggers on users (migrations/0002), so the dashboard never counts 100,000 rows.
   userCount: integer("user_count").notNull().default(0),

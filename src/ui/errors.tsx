@@ -24,6 +24,8 @@ export function describeError(error: ApiError): string {
       return "Your organisation requires two-step verification, so it can't be turned off. Move to a new device instead.";
     case "no_pending_setup":
       return "This setup has expired or was replaced. Start again.";
+    case "settings_conflict":
+      return "Someone else changed these settings a moment ago. Reload the page to see them, then save again.";
     case "username_taken":
       return "That username is already taken in this tenant.";
     case "forbidden":

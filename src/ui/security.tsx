@@ -53,7 +53,15 @@ securityRoutes.post("/security", ...adminOnly, async (c) => {
     const impact = await measureImpact(c.var.db, tenant);
     return fragment(c, <SecurityCard tenant={tenant} impact={impact} error={GRACE_ERROR} />, 422);
   }
-  const saved = await updateSettings(c.var.db, tenant, patch, { id: c.var.auth.user.id, ip: c.var.ip });
+  let saved: Awaited<ReturnType<typeof updateSettings>>;
+  try {
+    saved = await updateSettings(c.var.db, tenant, patch, { id: c.var.auth.user.id, ip: c.var.ip });
+  } catch (error) {
+    const impact = await measureImpact(c.var.db, tenant);
+    return showErrorsInPlace(c, error, (message) => (
+      <SecurityCard tenant={tenant} impact={impact} error={message} />
+    ));
+  }
   // The admin is enforced too: their own grace banner follows the new settings at once.
   const viewer = viewerOf(c, saved.tenant);
   return fragment(

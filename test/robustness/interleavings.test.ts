@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { addUser, createTenant } from "../helpers/factory";
-import { call, sessionToken } from "../helpers/http";
+import { call, expectError, sessionToken } from "../helpers/http";
 import { totpCode } from "../helpers/totp";
 import { apiRequest, type D1Trip, instrumentedEnv, readJson } from "./bindings";
 
@@ -43,4 +43,39 @@ describe("a password-only sign-in racing MFA being turned on", () => {
     // Only the session that turned MFA on is left.
     expect(await liveSessions(user.user.id)).toBe(1);
   });
+});
+
+describe("two admins changing the settings at once", () => {
+  it("never both hear 200: one change wins, the other is refused with 409, and the trail shows what was written", async () => {
+    for (let round = 0; round < 20; round++) {
+      const { tenantId, admin } = await createTenant();
+      const token = await sessionToken(admin);
+      const patch = (body: Record<string, unknown>) =>
+        call("PATCH", `/api/v1/tenants/${tenantId}/settings`, { token, body });
+      // A grace period first, so that turning enforcement on leaves the admin able to read after.
+      expect((await patch({ mfa_grace_period_days: 7 })).status).toBe(200);
+      const answers = await Promise.all([
+        patch({ mfa_required: true }),
+        patch({ mfa_grace_period_days: 30 }),
+      ]);
+      const final = (await call("GET", `/api/v1/tenants/${tenantId}/settings`, { token })).json;
+      const trail = await call("GET", `/api/v1/tenants/${tenantId}/audit-events`, { token });
+      expect(trail.status, JSON.stringify(trail.json)).toBe(200);
+      const events = trail.json.events
+        .filter((e: { action: string }) => e.action === "settings.updated")
+        .reverse();
+      const won = answers.filter((a) => a.status === 200);
+      for (const lost of answers.filter((a) => a.status !== 200)) expectError(lost, 409, "settings_conflict");
+      // Whatever each admin was told is true: the winners' answers and the audit trail agree with
+      // the final state, event by event.
+      expect(won.length).toBeGreaterThanOrEqual(1);
+      expect(events).toHaveLength(won.length + 1);
+      const { impact: _, ...last } = (won.at(-1) ?? answers[0]).json;
+      if (won.length === 1) expect(last).toEqual(final);
+      if (won.length === 2) expect(final).toMatchObject({ mfa_required: true, mfa_grace_period_days: 30 });
+      expect(events.at(-1).details.after).toEqual(final);
+      for (let i = 1; i < events.length; i++)
+        expect(events[i].details.before).toEqual(events[i - 1].details.after);
+    }
+  }, 60_000);
 });
