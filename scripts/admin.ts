@@ -1,18 +1,22 @@
 // The operator CLI: `npm run admin -- <command> [--local|--remote] ...`.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { applyMigrations, type Target } from "./d1";
 import { readDevVars } from "./dev-vars";
-import { createTenantWithAdmin, resetUserMfa } from "./operator";
+import { createTenantWithAdmin, resetMfaThroughWorker } from "./operator";
 
 const USAGE = `Usage:
   npm run admin -- create-tenant --local|--remote --tenant <slug> --name <name> --username <admin> --email <email>
       The admin's password is read from ADMIN_PASSWORD (8..128 characters).
-  npm run admin -- reset-mfa --local|--remote --tenant <slug> --username <user>
-      Break-glass: removes the user's MFA and ends their sessions.
+  npm run admin -- reset-mfa --local|--remote --tenant <slug> --username <user> [--url <origin>]
+      Break-glass: removes the user's MFA, ends their sessions, clears their attempt counters and emails
+      them, through the running Worker (--url; by default http://localhost:8787 for --local and the
+      PUBLIC_ORIGIN of wrangler.toml for --remote), on a one-time grant written into D1.
   npm run admin -- migrate --local|--remote
 
 --remote needs PASSWORD_PEPPER in the environment (the same value as the Worker's secret) to hash passwords;
---local reads it from .dev.vars.`;
+--local reads it from .dev.vars. --persist-to <dir> works on a local database kept in another folder.`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -23,6 +27,8 @@ const { values, positionals } = parseArgs({
     name: { type: "string" },
     username: { type: "string" },
     email: { type: "string" },
+    url: { type: "string" },
+    "persist-to": { type: "string" },
     help: { type: "boolean" },
   },
 });
@@ -34,7 +40,19 @@ function fail(message: string): never {
 
 function target(): Target {
   if (values.local === values.remote) fail("Say where: --local or --remote.");
-  return values.local ? "--local" : "--remote";
+  if (values.remote) return "--remote";
+  return values["persist-to"] ? { persistTo: values["persist-to"] } : "--local";
+}
+
+/** Where the Worker answers: --url, or local development's, or the deployed PUBLIC_ORIGIN. */
+function workerUrl(where: Target): string {
+  if (values.url) return values.url;
+  if (where !== "--remote") return "http://localhost:8787";
+  const origin = readFileSync(join(import.meta.dirname, "..", "wrangler.toml"), "utf8").match(
+    /^PUBLIC_ORIGIN\s*=\s*"([^"]+)"/m,
+  )?.[1];
+  if (!origin) fail("PUBLIC_ORIGIN is not set in wrangler.toml: pass --url https://your-origin.");
+  return origin;
 }
 
 function required(name: "tenant" | "name" | "username" | "email"): string {
@@ -78,8 +96,20 @@ switch (command) {
   }
   case "reset-mfa": {
     const where = target();
-    if (!resetUserMfa(where, required("tenant"), required("username"))) fail("No such user in that tenant.");
-    console.log(`MFA removed for ${values.username}; their sessions have ended.`);
+    const url = workerUrl(where);
+    const { status, body } = await resetMfaThroughWorker(
+      where,
+      url,
+      required("tenant"),
+      required("username"),
+    ).catch((error: Error) =>
+      fail(`${error.message}. Is the Worker running there (npm run dev for --local)?`),
+    );
+    if (status === 404) fail("No such user in that tenant.");
+    if (status !== 200) fail(`The Worker refused the reset (${status}): ${JSON.stringify(body)}`);
+    console.log(
+      `MFA removed for ${values.username}: their sessions have ended, their attempt counters are cleared and they have been emailed.`,
+    );
     break;
   }
   case "migrate":

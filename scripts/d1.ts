@@ -3,6 +3,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { getTableColumns, getTableName } from "drizzle-orm";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 
 /** The remote database, the local one in `.wrangler/state`, or a local one kept in another folder. */
 export type Target = "--local" | "--remote" | { persistTo: string };
@@ -27,6 +29,22 @@ export function sqlText(value: string | null): string {
   return value === null ? "NULL" : `'${value.replace(/'/g, "''")}'`;
 }
 
+/** An INSERT of one row of a drizzle table, its columns named as the schema names them. */
+export function insertSql<T extends SQLiteTable>(table: T, row: T["$inferInsert"]): string {
+  const columns = Object.entries(getTableColumns(table)).filter(
+    ([key]) => (row as Record<string, unknown>)[key] !== undefined,
+  );
+  const values = columns.map(([key]) => {
+    const value = (row as Record<string, unknown>)[key];
+    if (value === null) return "NULL";
+    if (typeof value === "number" && Number.isFinite(value)) return String(value);
+    if (typeof value === "boolean") return value ? "1" : "0";
+    return sqlText(String(value));
+  });
+  const names = columns.map(([, column]) => `"${column.name}"`).join(", ");
+  return `INSERT INTO "${getTableName(table)}" (${names}) VALUES (${values.join(", ")})`;
+}
+
 /** Runs statements as one file, so D1 applies them together. */
 export function executeSql(target: Target, statements: string[]): void {
   const dir = mkdtempSync(join(tmpdir(), "edge-mfa-"));
@@ -37,15 +55,6 @@ export function executeSql(target: Target, statements: string[]): void {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Runs one query and returns its rows. */
-export function querySql<Row>(target: Target, sql: string): Row[] {
-  const out = wrangler(["d1", "execute", "DB", ...targetArgs(target), "--command", sql, "--json"], {
-    quiet: true,
-  });
-  const parsed = JSON.parse(out) as { results: Row[] }[];
-  return parsed[0]?.results ?? [];
 }
 
 export function applyMigrations(target: Target): void {

@@ -21,6 +21,8 @@ export interface E2eTenant {
 
 export interface E2eServer {
   baseUrl: string;
+  /** The local D1 state the server runs on (for the operator CLI's --persist-to). */
+  stateDir: string;
   /** Two tenants, so one's enforcement never changes what the other's tests see. */
   tenants: E2eTenant[];
   logFile: string;
@@ -65,7 +67,8 @@ export async function startE2eServer(): Promise<E2eServer> {
     "e2e",
     ["--persist-to", state, "--env-file", envFile],
     "/api/v1/health",
-    { port, logPath: logFile, timeoutMs: 120_000 },
+    // Info: the tests read the emails the send_email binding logs (test/browser/helpers.ts).
+    { port, logPath: logFile, timeoutMs: 120_000, logLevel: "info" },
   );
-  return { baseUrl, tenants, logFile, stop: server.stop };
+  return { baseUrl, stateDir: state, tenants, logFile, stop: server.stop };
 }

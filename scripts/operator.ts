@@ -1,9 +1,12 @@
 // What the operator CLI does, as functions the dev bootstrap shares: create a tenant with its first
 // admin, and the break-glass MFA reset. Passwords are hashed by the Worker's own code (src/auth).
+
+import { newOperatorGrant } from "../src/admin/operator-grants";
 import { hashPassword } from "../src/auth/password";
 import { normalizeUsername } from "../src/auth/users";
+import { operatorGrants } from "../src/db/schema";
 import { randomId } from "../src/encoding";
-import { executeSql, querySql, sqlText, type Target } from "./d1";
+import { executeSql, insertSql, sqlText, type Target } from "./d1";
 
 export interface NewTenant {
   tenantId: string;
@@ -32,23 +35,31 @@ export async function createTenantWithAdmin(target: Target, input: NewTenant): P
   ]);
 }
 
-/** Break-glass: removes a user's MFA when no admin can (the last admin lost their device). */
-export function resetUserMfa(target: Target, tenantId: string, username: string): boolean {
-  const key = normalizeUsername(username);
-  const [user] = querySql<{ id: string }>(
-    target,
-    `SELECT id FROM users WHERE tenant_id = ${sqlText(tenantId)} AND username_key = ${sqlText(key)}`,
-  );
-  if (!user) return false;
-  const at = Date.now();
-  const id = sqlText(user.id);
-  executeSql(target, [
-    `UPDATE users SET mfa_enabled_at = NULL, totp_secret = NULL, totp_pending_secret = NULL WHERE id = ${id}`,
-    `DELETE FROM backup_codes WHERE user_id = ${id}`,
-    `UPDATE sessions SET revoked_at = ${at} WHERE user_id = ${id} AND revoked_at IS NULL`,
-    auditInsert(tenantId, "mfa.reset", user.id, { by: "operator" }, at),
-  ]);
-  return true;
+/**
+ * Break-glass: removes a user's MFA when no admin can (the last admin lost their device). The CLI
+ * holds D1 access but no session, so it writes a one-time grant for this user and asks the Worker
+ * at `url` to carry out the reset: the very reset an admin's click runs (src/admin/reset.ts), with
+ * the attempt counters, the email and the audit event.
+ */
+export async function resetMfaThroughWorker(
+  target: Target,
+  url: string,
+  tenantId: string,
+  username: string,
+): Promise<{ status: number; body: unknown }> {
+  const { token, row } = await newOperatorGrant("reset-mfa", tenantId, username);
+  executeSql(target, [insertSql(operatorGrants, row)]);
+  let response: Response;
+  try {
+    response = await fetch(new URL("/api/v1/operator/reset-mfa", url), {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ tenant_id: tenantId, username }),
+    });
+  } catch (error) {
+    throw new Error(`could not reach the Worker at ${url} (${(error as Error).message})`);
+  }
+  return { status: response.status, body: await response.json().catch(() => null) };
 }
 
 function auditInsert(tenantId: string, action: string, targetId: string | null, details: object, at: number) {

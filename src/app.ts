@@ -5,6 +5,7 @@ import { authRoutes } from "./api/auth";
 import { healthRoutes } from "./api/health";
 import { mfaRoutes } from "./api/mfa";
 import { buildOpenApiDocument } from "./api/openapi";
+import { operatorRoutes } from "./api/operator";
 import { tenantRoutes } from "./api/tenants";
 import { userRoutes } from "./api/users";
 import type { AppEnv } from "./context";
@@ -46,6 +47,7 @@ const API_ROUTERS = [
   ["/mfa", mfaRoutes],
   ["/tenants", userRoutes],
   ["/tenants", tenantRoutes],
+  ["/operator", operatorRoutes],
 ] as const;
 
 const api = app.basePath(API_BASE);
@@ -65,7 +67,14 @@ api.get("/openapi.json", (c) =>
       servers: [{ url: c.var.config.publicOrigin }],
       basePath: API_BASE,
       routers: API_ROUTERS,
-      securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } },
+      securitySchemes: {
+        bearerAuth: { type: "http", scheme: "bearer" },
+        operatorGrant: {
+          type: "http",
+          scheme: "bearer",
+          description: "A one-time grant written into D1 by the operator CLI",
+        },
+      },
     }),
   ),
 );

@@ -1,5 +1,6 @@
 // The Worker: HTTP through the Hono app, the daily cron (reminders, purges), the email
 // queue consumer, and the attempt counter's Durable Object class.
+import { purgeExpiredGrants } from "./admin/operator-grants";
 import { app } from "./app";
 import { purgeOldAuditEvents } from "./auth/audit";
 import { purgeExpiredSessions } from "./auth/sessions";
@@ -16,13 +17,14 @@ export default {
   async scheduled(_controller, env, _ctx) {
     const config = loadConfig(env); // refuse to run without the secrets, as fetch does
     const db = openDb(env.DB);
-    const [tenants, sessions, events] = await Promise.all([
+    const [tenants, sessions, events, grants] = await Promise.all([
       planMilestoneReminders(env, db),
       purgeExpiredSessions(db),
       purgeOldAuditEvents(db, config.auditRetentionDays),
+      purgeExpiredGrants(db),
     ]);
     console.log(
-      `reminder planning queued for ${tenants} tenant(s); deleted ${sessions} expired session(s) and ${events} audit event(s) past retention`,
+      `reminder planning queued for ${tenants} tenant(s); deleted ${sessions} expired session(s), ${events} audit event(s) past retention and ${grants} unused operator grant(s)`,
     );
   },
   async queue(batch, env, _ctx) {

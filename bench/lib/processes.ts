@@ -106,6 +106,8 @@ export interface DevServerOptions {
   /** Its output; bench/out/wrangler-<name>.log when not given. */
   logPath?: string;
   timeoutMs?: number;
+  /** wrangler's --log-level; "info" also logs each request and each email the binding sends. */
+  logLevel?: "warn" | "info";
 }
 
 /**
@@ -136,7 +138,7 @@ export async function startWranglerDev(
       String(inspectorPort),
       "--show-interactive-dev-session=false",
       "--log-level",
-      "warn",
+      options.logLevel ?? "warn",
     ],
     { cwd: ROOT, env: childEnv, detached: true, stdio: ["ignore", log, log] },
   );

@@ -1,26 +1,27 @@
-// An admin's MFA reset: the user's secret and backup codes go, their sessions end, they are told.
-// The admin never sees or chooses the user's new secret: the user enrolls again themselves.
+// An MFA reset: the user's secret and backup codes go, their sessions and attempt counters start
+// over, the audit trail and the user are told. The one reset of the service, whoever asks for it:
+// a tenant admin (API and UI) or the operator's break-glass CLI (src/admin/operator-grants.ts).
+// Nobody who resets ever sees or chooses the user's new secret: the user enrolls again themselves.
 import { and, eq } from "drizzle-orm";
 import { insertAudit } from "../auth/audit";
 import { revokeUserSessions } from "../auth/sessions";
 import { now } from "../clock";
-import type { Db } from "../db/client";
+import type { RequestContext } from "../context";
 import { backupCodes, type Tenant, type User, users } from "../db/schema";
 import { ApiError } from "../errors";
 import { resetAccountCounters } from "../limiter/limits";
-import { type EmailJob, recipientOf } from "../reminders/jobs";
+import { recipientOf } from "../reminders/jobs";
 
-export interface ResetContext {
-  env: Env;
-  db: Db;
-  ip: string;
-  admin: User;
+/** Who asks: an admin of the tenant, or the operator (who has no account in it). */
+export type ResetActor = { kind: "admin"; user: User } | { kind: "operator" };
+
+export interface ResetContext extends RequestContext {
   tenant: Tenant;
-  notify: (job: EmailJob) => void;
+  actor: ResetActor;
 }
 
 export async function resetUserMfa(ctx: ResetContext, userId: string): Promise<User> {
-  const { db, tenant } = ctx;
+  const { db, tenant, actor } = ctx;
   const [target] = await db
     .select()
     .from(users)
@@ -28,7 +29,7 @@ export async function resetUserMfa(ctx: ResetContext, userId: string): Promise<U
   if (!target) throw new ApiError("not_found");
   // Turning one's own MFA off goes through /mfa/disable, which asks for a current code and honours
   // enforcement; a reset of oneself would skip both with only a session in hand.
-  if (target.id === ctx.admin.id) {
+  if (actor.kind === "admin" && target.id === actor.user.id) {
     throw new ApiError("forbidden", {
       message: "Admins cannot reset their own MFA; turn it off or move to a new device from your profile",
     });
@@ -50,10 +51,10 @@ export async function resetUserMfa(ctx: ResetContext, userId: string): Promise<U
     insertAudit(db, {
       tenantId: tenant.id,
       action: "mfa.reset",
-      actorId: ctx.admin.id,
+      actorId: actor.kind === "admin" ? actor.user.id : null,
       targetId: target.id,
       ip: ctx.ip,
-      details: { had_mfa: hadMfa },
+      details: { had_mfa: hadMfa, ...(actor.kind === "operator" ? { by: "operator" } : {}) },
     }),
   ]);
   // A fresh start for the attempt counters too: a locked-out user can enroll again at once.

@@ -129,7 +129,10 @@ tenantRoutes.openapi(
   async (c) => {
     const { userID } = c.req.valid("param");
     const { user, tenant } = c.var.auth;
-    const target = await resetUserMfa({ ...requestContext(c), admin: user, tenant }, userID);
+    const target = await resetUserMfa(
+      { ...requestContext(c), tenant, actor: { kind: "admin", user } },
+      userID,
+    );
     return c.json({ user: toPublicUser(target) }, 200);
   },
 );

@@ -2,7 +2,7 @@
 import { and, asc, eq, gt, isNotNull, isNull, type SQL } from "drizzle-orm";
 import { now } from "../clock";
 import type { Db } from "../db/client";
-import { type User, users } from "../db/schema";
+import { tenants, type User, users } from "../db/schema";
 import { randomId } from "../encoding";
 import { ApiError } from "../errors";
 import { hashPassword } from "./password";
@@ -61,6 +61,16 @@ export async function createUser(
   const [created] = await db.insert(users).values(row).onConflictDoNothing().returning();
   if (!created) throw new ApiError("username_taken");
   return created;
+}
+
+/** A tenant's user by the name they sign in with, and the tenant (for whoever knows no user ids). */
+export async function findUserByName(db: Db, tenantId: string, username: string) {
+  const [found] = await db
+    .select({ user: users, tenant: tenants })
+    .from(users)
+    .innerJoin(tenants, eq(tenants.id, users.tenantId))
+    .where(and(eq(users.tenantId, tenantId), eq(users.usernameKey, normalizeUsername(username))));
+  return found ?? null;
 }
 
 export interface UserPage {

@@ -118,6 +118,17 @@ export const remindersSent = sqliteTable(
   (t) => [primaryKey({ columns: [t.userId, t.deadline, t.milestone] })],
 );
 
+// One-time grants written by the operator CLI, which holds D1 access but no session: each lets the
+// Worker run one operator action, once, for one user, within minutes (src/admin/operator-grants.ts).
+export const operatorGrants = sqliteTable("operator_grants", {
+  // SHA-256 of the grant's random token; the token itself is never stored.
+  tokenHash: text("token_hash").primaryKey(),
+  action: text("action", { enum: ["reset-mfa"] }).notNull(),
+  tenantId: text("tenant_id").notNull(),
+  usernameKey: text("username_key").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+});
+
 export type Tenant = typeof tenants.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type Session = typeof sessions.$inferSelect;

@@ -86,7 +86,7 @@ userRoutes.post("/users/:userID/reset-mfa", ...adminOnly, async (c) => {
   const { user: admin, tenant } = c.var.auth;
   try {
     const target = await resetUserMfa(
-      { ...requestContext(c), admin, tenant },
+      { ...requestContext(c), tenant, actor: { kind: "admin", user: admin } },
       c.req.param("userID").slice(0, 64),
     );
     return fragment(c, <UserRow user={target} tenant={tenant} self={admin.id} notice="MFA reset" />);

@@ -10,6 +10,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     baseUrl: string;
     tenants: E2eTenant[];
+    logFile: string;
+    stateDir: string;
   }
 }
 
@@ -20,6 +22,8 @@ export default async function setup(project: TestProject) {
   console.log(`e2e server at ${server.baseUrl} (log: ${server.logFile}); screenshots in ${SCREENSHOT_DIR}`);
   project.provide("baseUrl", server.baseUrl);
   project.provide("tenants", server.tenants);
+  project.provide("logFile", server.logFile);
+  project.provide("stateDir", server.stateDir);
   return async () => {
     await server.stop();
     if (process.env.E2E_UPDATE_DOCS === "1") copyDocScreenshots();

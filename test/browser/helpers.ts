@@ -1,6 +1,7 @@
 // What the browser tests share: Debian's chromium, a page that records CSP violations and script
 // errors, screenshots, an authenticator that computes codes from the key a page shows, and the API
 // for setting up users quickly.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import { expect, inject } from "vitest";
@@ -9,6 +10,44 @@ import { decodeBase32 } from "../../src/encoding";
 import { SCREENSHOT_DIR } from "./screenshots";
 
 export const baseUrl = () => inject("baseUrl");
+
+export interface SentEmail {
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/**
+ * The emails the local server has sent so far, newest last: wrangler dev's send_email binding logs
+ * each message's headers and writes its bodies to files, whose paths the log names.
+ */
+export function sentEmails(): SentEmail[] {
+  const log = readFileSync(inject("logFile"), "utf8");
+  const blocks = log.split("send_email binding called with MessageBuilder:").slice(1);
+  return blocks.map((block) => {
+    const header = (name: string) => block.match(new RegExp(`^${name}: (.*)$`, "m"))?.[1]?.trim() ?? "";
+    const textFile = header("Text");
+    return {
+      from: header("From"),
+      to: header("To"),
+      subject: header("Subject"),
+      text: textFile ? readFileSync(textFile, "utf8") : "",
+    };
+  });
+}
+
+/** Waits until an email to `to` arrives whose subject matches, and returns it (the queue batches). */
+export async function waitForEmail(to: string, subject: RegExp, after = 0): Promise<SentEmail> {
+  for (let waited = 0; waited < 30_000; waited += 250) {
+    const found = sentEmails()
+      .slice(after)
+      .find((email) => email.to === to && subject.test(email.subject));
+    if (found) return found;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`no email to ${to} matching ${subject} within 30 s`);
+}
 
 export function tenant(id: "acme" | "initech") {
   const found = inject("tenants").find((t) => t.tenantId === id);

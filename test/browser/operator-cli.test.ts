@@ -1,0 +1,98 @@
+// The operator CLI's break-glass reset (`npm run admin -- reset-mfa`), run as an operator runs it,
+// against the local server: it must be the admin's reset, counters, email and all.
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  type Authenticator,
+  api,
+  apiToken,
+  baseUrl,
+  createUserByApi,
+  type E2eUser,
+  enrollByApi,
+  sentEmails,
+  tenant,
+  waitForEmail,
+} from "./helpers";
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, "..", "..");
+
+function adminCli(...args: string[]) {
+  return run(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "scripts", "admin.ts"), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+}
+
+let carol: E2eUser;
+let authenticator: Authenticator;
+
+beforeAll(async () => {
+  const initech = tenant("initech");
+  const adminToken = await apiToken({
+    username: initech.adminUsername,
+    password: initech.adminPassword,
+    tenantId: initech.tenantId,
+  });
+  carol = await createUserByApi(adminToken, initech.tenantId, "carol");
+  authenticator = await enrollByApi(carol);
+});
+
+describe("npm run admin -- reset-mfa", () => {
+  it("resets through the Worker: the locked-out user signs in at once, and is emailed", async () => {
+    const body = { username: carol.username, password: carol.password, tenant_id: carol.tenantId };
+    for (let i = 0; i < 5; i++)
+      await api("/auth/login", { method: "POST", body: { ...body, mfa_code: "000000" } });
+    const locked = await api("/auth/login", {
+      method: "POST",
+      body: { ...body, mfa_code: await authenticator.code() },
+    });
+    expect(locked.status).toBe(429);
+
+    const emailsBefore = sentEmails().length;
+    const { stdout } = await adminCli(
+      "reset-mfa",
+      "--local",
+      "--persist-to",
+      inject("stateDir"),
+      "--url",
+      baseUrl(),
+      "--tenant",
+      carol.tenantId,
+      "--username",
+      carol.username,
+    );
+    expect(stdout).toContain("MFA removed for carol");
+
+    const after = await api("/auth/login", { method: "POST", body });
+    expect(after.status).toBe(200);
+    expect(after.json.mfa_required).toBeUndefined();
+    expect(after.json.user.mfa_enabled).toBe(false);
+    const email = await waitForEmail(
+      `${carol.username}@${carol.tenantId}.example`,
+      /reset two-factor/,
+      emailsBefore,
+    );
+    expect(email.text).toContain("removed two-factor authentication");
+  });
+
+  it("names an unknown user instead of pretending, and exits with an error", async () => {
+    const failed = await adminCli(
+      "reset-mfa",
+      "--local",
+      "--persist-to",
+      inject("stateDir"),
+      "--url",
+      baseUrl(),
+      "--tenant",
+      carol.tenantId,
+      "--username",
+      "nobody-at-all",
+    ).catch((error: { code: number; stderr: string }) => error);
+    expect(failed).toMatchObject({ code: 2 });
+    expect((failed as { stderr: string }).stderr).toContain("No such user in that tenant.");
+  });
+});
