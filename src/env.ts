@@ -31,6 +31,8 @@ export interface Config {
   publicOrigin: string;
   emailFrom: string;
   auditRetentionDays: number;
+  /** Emails a tenant may send per day (EMAIL_DAILY_LIMIT); past it, the rest of the day's are dropped. */
+  emailDailyLimit: number;
   sessionSigningKey: Uint8Array;
   passwordPepper: Uint8Array;
   backupCodePepper: Uint8Array;
@@ -61,6 +63,7 @@ export function loadConfig(env: Env): Config {
     publicOrigin: parsePublicOrigin(env.PUBLIC_ORIGIN, development, problems),
     emailFrom: parseSender(env.EMAIL_FROM, development, problems),
     auditRetentionDays: parseRetentionDays(env.AUDIT_RETENTION_DAYS, problems),
+    emailDailyLimit: parseEmailDailyLimit(env.EMAIL_DAILY_LIMIT, problems),
     sessionSigningKey: secret("SESSION_SIGNING_KEY"),
     passwordPepper: secret("PASSWORD_PEPPER"),
     backupCodePepper: secret("BACKUP_CODE_PEPPER"),
@@ -112,6 +115,15 @@ function isReservedHost(hostname: string): boolean {
   if (host === "[::1]" || host === "0.0.0.0" || /^127\./.test(host)) return true;
   const reservedNames = /(^|\.)(localhost|example|test|invalid|local)$|(^|\.)example\.(com|net|org)$/;
   return reservedNames.test(host);
+}
+
+/** At least 10 a day (a tenant must be able to reach its admins), at most a million. */
+function parseEmailDailyLimit(value: string | undefined, problems: string[]): number {
+  const limit = Number(value);
+  if (!/^\d{1,7}$/.test(value ?? "") || limit < 10 || limit > 1_000_000) {
+    problems.push("EMAIL_DAILY_LIMIT must be a whole number of emails from 10 to 1000000");
+  }
+  return limit;
 }
 
 /** At least a month, so a misread value cannot wipe the trail; at most ten years. */

@@ -6,8 +6,7 @@ import { purgeOldAuditEvents } from "./auth/audit";
 import { purgeExpiredSessions } from "./auth/sessions";
 import { openDb } from "./db/client";
 import { loadConfig } from "./env";
-import { handleQueueBatch } from "./reminders/consumer";
-import type { QueueJob } from "./reminders/jobs";
+import { handleQueueBatch, purgeOldDeliveries } from "./reminders/consumer";
 import { planMilestoneReminders } from "./reminders/plan";
 
 export { AttemptCounter } from "./limiter/attempt-counter";
@@ -17,17 +16,18 @@ export default {
   async scheduled(_controller, env, _ctx) {
     const config = loadConfig(env); // refuse to run without the secrets, as fetch does
     const db = openDb(env.DB);
-    const [tenants, sessions, events, grants] = await Promise.all([
+    const [tenants, sessions, events, grants, deliveries] = await Promise.all([
       planMilestoneReminders(env, db),
       purgeExpiredSessions(db),
       purgeOldAuditEvents(db, config.auditRetentionDays),
       purgeExpiredGrants(db),
+      purgeOldDeliveries(db),
     ]);
     console.log(
-      `reminder planning queued for ${tenants} tenant(s); deleted ${sessions} expired session(s), ${events} audit event(s) past retention and ${grants} unused operator grant(s)`,
+      `reminder planning queued for ${tenants} tenant(s); deleted ${sessions} expired session(s), ${events} audit event(s) past retention, ${grants} unused operator grant(s) and ${deliveries} old email delivery record(s)`,
     );
   },
   async queue(batch, env, _ctx) {
     await handleQueueBatch(batch, env);
   },
-} satisfies ExportedHandler<Env, QueueJob>;
+} satisfies ExportedHandler<Env, unknown>;

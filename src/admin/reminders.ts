@@ -5,8 +5,9 @@ import { insertAudit } from "../auth/audit";
 import { graceDeadline } from "../auth/enforcement";
 import type { Db } from "../db/client";
 import { type Tenant, users } from "../db/schema";
+import { randomId } from "../encoding";
 import { enforceReminderBudget } from "../limiter/limits";
-import { type EmailJob, enqueue, recipientOf } from "../reminders/jobs";
+import { enqueue, planJob, reminderEmail } from "../reminders/jobs";
 
 export async function sendReminders(
   env: Env,
@@ -22,21 +23,14 @@ export async function sendReminders(
       .select()
       .from(users)
       .where(and(eq(users.tenantId, tenant.id), isNull(users.mfaEnabledAt), inArray(users.id, userIds)));
-    const deadline = graceDeadline(tenant);
+    const reminder = { deadline: graceDeadline(tenant), milestone: "manual" as const, runId: randomId() };
     await enqueue(
       env,
-      chosen.map(
-        (user): EmailJob => ({
-          kind: "reminder",
-          ...recipientOf(user, tenant.name),
-          deadline,
-          milestone: "manual",
-        }),
-      ),
+      chosen.map((user) => reminderEmail(user, tenant.name, reminder)),
     );
     queued = chosen.length;
   } else {
-    await enqueue(env, [{ kind: "plan", tenantId: tenant.id, mode: "manual", cursor: null }]);
+    await enqueue(env, [planJob(tenant.id, "manual")]);
     queued = tenant.userCount - tenant.enrolledCount;
   }
   await insertAudit(db, {

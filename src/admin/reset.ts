@@ -9,8 +9,8 @@ import { now } from "../clock";
 import type { RequestContext } from "../context";
 import { backupCodes, type Tenant, type User, users } from "../db/schema";
 import { ApiError } from "../errors";
-import { resetAccountCounters } from "../limiter/limits";
-import { recipientOf } from "../reminders/jobs";
+import { enforceResetBudget, resetAccountCounters } from "../limiter/limits";
+import { securityEmail } from "../reminders/jobs";
 
 /** Who asks: an admin of the tenant, or the operator (who has no account in it). */
 export type ResetActor = { kind: "admin"; user: User } | { kind: "operator" };
@@ -34,6 +34,8 @@ export async function resetUserMfa(ctx: ResetContext, userId: string): Promise<U
       message: "Admins cannot reset their own MFA; turn it off or move to a new device from your profile",
     });
   }
+  // An admin's resets are budgeted; the operator's break-glass reset is the way out when they are spent.
+  if (actor.kind === "admin") await enforceResetBudget(ctx.env, tenant.id, target.id);
   const at = now();
   // Only a reset of real MFA counts as one: resetting a user who never enrolled must not take their
   // grace period away.
@@ -59,6 +61,7 @@ export async function resetUserMfa(ctx: ResetContext, userId: string): Promise<U
   ]);
   // A fresh start for the attempt counters too: a locked-out user can enroll again at once.
   await resetAccountCounters(ctx.env, tenant.id, target.usernameKey);
-  ctx.notify({ kind: "security", event: "mfa_reset", at, ...recipientOf(target, tenant.name) });
+  // Told only when there was something to remove: a reset must not be a way to mail anyone at will.
+  if (hadMfa) ctx.notify(securityEmail(target, tenant.name, "mfa_reset"));
   return { ...target, ...reset };
 }

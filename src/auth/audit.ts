@@ -19,7 +19,8 @@ export type AuditAction =
   | "user.created"
   | "tenant.created"
   | "reminders.sent"
-  | "email.failed";
+  | "email.failed"
+  | "email.limit_reached";
 
 export interface AuditEvent {
   tenantId: string;

@@ -8,7 +8,7 @@ import { backupCodes, type Tenant, tenants, type User, users } from "../db/schem
 import { ApiError } from "../errors";
 import { enforceSignInAttempt } from "../limiter/limits";
 import type { Outcome } from "../limiter/policy";
-import { recipientOf } from "../reminders/jobs";
+import { securityEmail } from "../reminders/jobs";
 import { insertAuditWhen, ownAuditRow } from "./audit";
 import { type Enforcement, enforcementFor } from "./enforcement";
 import { checkPassword } from "./password";
@@ -77,13 +77,7 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
     throw new ApiError("invalid_mfa_code");
   }
   if (factor.kind === "backup") {
-    ctx.notify({
-      kind: "security",
-      event: "backup_code_used",
-      at: now(),
-      remaining: factor.remaining,
-      ...recipientOf(user, account.tenant.name),
-    });
+    ctx.notify(securityEmail(user, account.tenant.name, "backup_code_used", factor.remaining));
   }
   return {
     kind: "session",

@@ -11,7 +11,7 @@ import { encodeBase32 } from "../encoding";
 import type { Config } from "../env";
 import { ApiError } from "../errors";
 import { enforceMfaAttempt } from "../limiter/limits";
-import { recipientOf, type SecurityEvent } from "../reminders/jobs";
+import { type SecurityEvent, securityEmail } from "../reminders/jobs";
 import { type AuditAction, insertAuditWhen, ownAuditRow } from "./audit";
 import { generateBackupCodes, hashBackupCode } from "./backup-codes";
 import { renderQrPngDataUri } from "./qr";
@@ -256,13 +256,7 @@ export function backupUseAudit(ctx: MfaContext, proof: Pick<Proof, "factor">, co
 
 function notifyUser(ctx: MfaContext, event: SecurityEvent, remaining?: number): void {
   const { user, tenant } = ctx.auth;
-  ctx.notify({
-    kind: "security",
-    event,
-    at: now(),
-    ...(remaining === undefined ? {} : { remaining }),
-    ...recipientOf(user, tenant.name),
-  });
+  ctx.notify(securityEmail(user, tenant.name, event, remaining));
 }
 
 export function notifyBackupUse(ctx: MfaContext, proof: Pick<Proof, "factor">): void {

@@ -118,6 +118,21 @@ export const remindersSent = sqliteTable(
   (t) => [primaryKey({ columns: [t.userId, t.deadline, t.milestone] })],
 );
 
+// Each email the queue consumer took on, by its idempotency key (src/reminders/consumer.ts): a job
+// queued twice is sent once. Kept for a month, then purged by the daily cron.
+export const emailDeliveries = sqliteTable(
+  "email_deliveries",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id").notNull(),
+    // When a consumer last took it on; another may take it over once this is a few minutes old.
+    claimedAt: integer("claimed_at").notNull(),
+    // null while sending; then what became of it.
+    outcome: text("outcome", { enum: ["sent", "failed", "suppressed"] }),
+  },
+  (t) => [index("email_deliveries_claimed").on(t.claimedAt)],
+);
+
 // One-time grants written by the operator CLI, which holds D1 access but no session: each lets the
 // Worker run one operator action, once, for one user, within minutes (src/admin/operator-grants.ts).
 export const operatorGrants = sqliteTable("operator_grants", {

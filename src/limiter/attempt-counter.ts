@@ -63,7 +63,7 @@ export class AttemptCounter extends DurableObject<Env> {
 
   /** Returns true when this failure locked the bucket. */
   private recordFailure(entry: AttemptEntry, state: BucketState, at: number): boolean {
-    const policy: Policy = POLICIES[entry.policy];
+    const policy: Policy = { ...POLICIES[entry.policy], ...(entry.limit ? { limit: entry.limit } : {}) };
     if (at - state.windowStart >= policy.windowMs) {
       state.windowStart = at;
       state.failures = 0;

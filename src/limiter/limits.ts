@@ -3,12 +3,18 @@
 import { insertAudit } from "../auth/audit";
 import type { Db } from "../db/client";
 import type { User } from "../db/schema";
+import { toHex } from "../encoding";
 import { ApiError } from "../errors";
 import type { Outcome, Verdict } from "./policy";
 
 /** Names the per-account object: tenant and normalised username, so case variants share a counter. */
 function accountCounter(env: Env, tenantId: string, usernameKey: string) {
   return env.ATTEMPTS.getByName(`account:${tenantId}:${usernameKey}`);
+}
+
+/** Names the per-tenant object: budgets of actions on the tenant as a whole. */
+function tenantCounter(env: Env, tenantId: string) {
+  return env.ATTEMPTS.getByName(`tenant:${tenantId}`);
 }
 
 /** Names the per-address object; `address` is an addressKey. */
@@ -102,11 +108,54 @@ export async function enforceMfaAttempt(ctx: AttemptContext, user: User, ok: boo
 /** Counts one "send reminders" click against the tenant's budget; refuses it once spent. */
 export async function enforceReminderBudget(env: Env, tenantId: string): Promise<void> {
   const [verdict] = await callCounters([
-    env.ATTEMPTS.getByName(`tenant:${tenantId}`).attempt([
-      { bucket: "reminders", policy: "reminders", outcome: "failure" },
+    tenantCounter(env, tenantId).attempt([{ bucket: "reminders", policy: "reminders", outcome: "failure" }]),
+  ]);
+  assertAllowed(verdict);
+}
+
+/**
+ * Counts an admin's MFA reset against the tenant's budget and the target user's (kept in the
+ * tenant's object: the reset itself clears the account's); refuses it once either is spent.
+ */
+export async function enforceResetBudget(env: Env, tenantId: string, userId: string): Promise<void> {
+  const [verdict] = await callCounters([
+    tenantCounter(env, tenantId).attempt([
+      { bucket: "resets", policy: "resetsPerTenant", outcome: "failure" },
+      { bucket: `resets:${userId}`, policy: "resetsPerUser", outcome: "failure" },
     ]),
   ]);
   assertAllowed(verdict);
+}
+
+/** What counting one email found: whether it may go, and which daily cap it has just reached. */
+export type MailBudget = { allowed: boolean; reached: "tenant" | "recipient" | null };
+
+/**
+ * Counts one email against its tenant's daily cap and its recipient's (an address, hashed: a
+ * Durable Object's name is no place for it), whichever tenant sends. Over either, it is not sent.
+ */
+export async function takeMailBudget(
+  env: Env,
+  tenantId: string,
+  recipient: string,
+  tenantDailyLimit: number,
+): Promise<MailBudget> {
+  const address = toHex(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(recipient.toLowerCase()))),
+  );
+  const [tenant, inbox] = await callCounters([
+    tenantCounter(env, tenantId).attempt([
+      { bucket: "mail", policy: "mailPerTenant", outcome: "failure", limit: tenantDailyLimit },
+    ]),
+    env.ATTEMPTS.getByName(`recipient:${address}`).attempt([
+      { bucket: "mail", policy: "mailPerRecipient", outcome: "failure" },
+    ]),
+  ]);
+  const reachedNow = (verdict: Verdict) => verdict.allowed && verdict.lockedNow;
+  return {
+    allowed: tenant.allowed && inbox.allowed,
+    reached: reachedNow(tenant) ? "tenant" : reachedNow(inbox) ? "recipient" : null,
+  };
 }
 
 /** Clears an account's counters (an admin's MFA reset). */

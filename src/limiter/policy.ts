@@ -31,6 +31,30 @@ export const POLICIES = {
   password: { limit: 10, windowMs: 15 * MINUTE, baseLockMs: 15 * MINUTE, maxLockMs: 24 * 60 * MINUTE },
   // Wrong passwords from one address across all accounts: room for an office behind one NAT.
   address: { limit: 100, windowMs: 15 * MINUTE, baseLockMs: 15 * MINUTE, maxLockMs: 24 * 60 * MINUTE },
+  // Admin MFA resets: 20 per tenant per hour, and 3 per user per day (a user who needs more needs a
+  // conversation, not a button; the operator's break-glass reset is not counted).
+  resetsPerTenant: { limit: 20, windowMs: 60 * MINUTE, baseLockMs: 60 * MINUTE, maxLockMs: 24 * 60 * MINUTE },
+  resetsPerUser: {
+    limit: 3,
+    windowMs: 24 * 60 * MINUTE,
+    baseLockMs: 24 * 60 * MINUTE,
+    maxLockMs: 24 * 60 * MINUTE,
+  },
+  // Emails sent per tenant per day; the limit is EMAIL_DAILY_LIMIT's (src/env.ts), this is the default.
+  mailPerTenant: {
+    limit: 2000,
+    windowMs: 24 * 60 * MINUTE,
+    baseLockMs: 24 * 60 * MINUTE,
+    maxLockMs: 24 * 60 * MINUTE,
+  },
+  // Emails to one address per day, whichever tenant or account names it: unverified addresses must
+  // not turn the service into a way to mail someone without end.
+  mailPerRecipient: {
+    limit: 20,
+    windowMs: 24 * 60 * MINUTE,
+    baseLockMs: 24 * 60 * MINUTE,
+    maxLockMs: 24 * 60 * MINUTE,
+  },
   // "Send reminder emails" clicks per tenant: three a day, then nothing until the day is over.
   reminders: {
     limit: 3,
@@ -53,6 +77,8 @@ export interface AttemptEntry {
   bucket: string;
   policy: PolicyName;
   outcome: Outcome;
+  /** In place of the policy's limit, where configuration sets it (EMAIL_DAILY_LIMIT). */
+  limit?: number;
 }
 
 export type Verdict = { allowed: true; lockedNow: boolean } | { allowed: false; retryAfterSeconds: number };

@@ -1,10 +1,19 @@
-// The queue consumer: sends emails through the send_email binding and runs plan pages, retrying with
-// backoff; after the queue's max_retries a message goes to the dead-letter queue, handled below.
+// The queue consumer: runs planning pages and sends emails through the send_email binding. Each
+// message is decided on its own (acknowledged, or retried with backoff), so one bad message never
+// holds up or fails the rest of its batch. After the queue's max_retries a message goes to the
+// dead-letter queue, whose messages leave a trace in the tenant's audit trail.
+import { and, eq, isNull, lt, lte } from "drizzle-orm";
 import { insertAudit } from "../auth/audit";
+import { now } from "../clock";
+import type { Db } from "../db/client";
 import { openDb } from "../db/client";
-import { loadConfig } from "../env";
+import { deleteInChunks } from "../db/purge";
+import { emailDeliveries } from "../db/schema";
+import { type Config, loadConfig } from "../env";
+import { takeMailBudget } from "../limiter/limits";
+import { POLICIES } from "../limiter/policy";
 import { buildEmail } from "./emails";
-import type { EmailJob, QueueJob } from "./jobs";
+import { type EmailJob, type QueueJob, QueueJobSchema } from "./jobs";
 import { runPlanPage } from "./plan";
 
 export const DEAD_LETTER_QUEUE = "edge-mfa-email-dlq";
@@ -14,50 +23,173 @@ export function retryDelaySeconds(attempts: number): number {
   return Math.min(30 * 2 ** Math.max(0, attempts - 1), 3600);
 }
 
-export async function handleQueueBatch(batch: MessageBatch<QueueJob>, env: Env): Promise<void> {
-  if (batch.queue === DEAD_LETTER_QUEUE) return recordDeadLetters(batch, env);
-  const config = loadConfig(env);
+/** A consumer that took an email on and then vanished gives it up after this long. */
+const CLAIM_LEASE_MS = 5 * 60 * 1000;
+/** Deliveries are remembered this long, well past any retry or duplicate of a message. */
+const DELIVERY_MEMORY_MS = 30 * 24 * 60 * 60 * 1000;
+
+interface ConsumerContext {
+  env: Env;
+  db: Db;
+  config: Config;
+}
+
+export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const db = openDb(env.DB);
-  for (const message of batch.messages) {
-    const job = message.body;
-    try {
-      if (job.kind === "plan") await runPlanPage(env, db, job);
-      else await sendEmail(env, config.emailFrom, job, buildEmail(job, config));
-      message.ack();
-    } catch (error) {
-      console.error(`queue job ${job.kind} failed (attempt ${message.attempts})`, error);
-      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+  if (batch.queue === DEAD_LETTER_QUEUE) {
+    for (const message of batch.messages) await recordDeadLetter(db, message);
+    return;
+  }
+  const ctx = { env, db, config: loadConfig(env) };
+  for (const message of batch.messages) await handleMessage(ctx, message);
+}
+
+async function handleMessage(ctx: ConsumerContext, message: Message<unknown>): Promise<void> {
+  const job = readJob(message);
+  if (!job) return message.ack();
+  try {
+    if (job.kind === "plan") await runPlanPage(ctx.env, ctx.db, job);
+    else await deliver(ctx, job);
+    message.ack();
+  } catch (error) {
+    if (job.kind !== "plan" && isPermanentSendError(error)) {
+      // Retrying cannot help (an address the service refuses): say so once, in the trail.
+      console.error(`email ${job.id} refused for good`, error);
+      await settleDelivery(ctx.db, job.id, "failed");
+      await auditFailedEmail(ctx.db, job, { reason: "refused" });
+      return message.ack();
     }
+    console.error(`queue job ${job.kind} failed (attempt ${message.attempts})`, error);
+    if (job.kind !== "plan") await releaseDelivery(ctx.db, job.id);
+    message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
   }
 }
 
-async function sendEmail(env: Env, from: string, job: EmailJob, content: ReturnType<typeof buildEmail>) {
-  await env.EMAIL.send({
-    from,
+/** The message's job, or null (logged) for a body this code cannot read: never worth a retry. */
+function readJob(message: Message<unknown>): QueueJob | null {
+  const parsed = QueueJobSchema.safeParse(message.body);
+  if (parsed.success) return parsed.data;
+  console.error(`queue message ${message.id} dropped: not a job this consumer knows`, parsed.error.issues);
+  return null;
+}
+
+/**
+ * Sends an email once: the delivery row claims its id first (a duplicate of a job already sent,
+ * or being sent, stops here), then the daily caps decide, then the binding sends.
+ */
+async function deliver(ctx: ConsumerContext, job: EmailJob): Promise<void> {
+  if (!(await claimDelivery(ctx.db, job))) return;
+  const budget = await takeMailBudget(ctx.env, job.tenantId, job.to, ctx.config.emailDailyLimit);
+  if (budget.reached) await auditCapReached(ctx, job, budget.reached);
+  if (!budget.allowed) {
+    console.warn(`email ${job.id} not sent: a daily email cap is reached`);
+    await settleDelivery(ctx.db, job.id, "suppressed");
+    return;
+  }
+  const content = buildEmail(job, ctx.config);
+  await ctx.env.EMAIL.send({
+    from: ctx.config.emailFrom,
     to: job.to,
     subject: content.subject,
     text: content.text,
     html: content.html,
   });
+  await settleDelivery(ctx.db, job.id, "sent");
 }
 
-/** Messages that ran out of retries leave a trace in the tenant's audit trail, then are dropped. */
-async function recordDeadLetters(batch: MessageBatch<QueueJob>, env: Env): Promise<void> {
-  const db = openDb(env.DB);
-  for (const message of batch.messages) {
-    const job = message.body;
-    console.error(`queue job ${job.kind} for tenant ${job.tenantId} gave up after its retries`);
-    await insertAudit(db, {
-      tenantId: job.tenantId,
-      action: "email.failed",
-      actorId: null,
-      targetId: job.kind === "plan" ? null : job.userId,
-      ip: null,
-      details:
-        job.kind === "plan"
-          ? { job: "plan", mode: job.mode }
-          : { job: job.kind, ...("event" in job ? { event: job.event } : { milestone: job.milestone }) },
-    });
+/** True when this consumer now owns the email: new, or taken on by one that never finished. */
+async function claimDelivery(db: Db, job: EmailJob): Promise<boolean> {
+  const at = now();
+  const claimed = await db
+    .insert(emailDeliveries)
+    .values({ id: job.id, tenantId: job.tenantId, claimedAt: at })
+    .onConflictDoUpdate({
+      target: emailDeliveries.id,
+      set: { claimedAt: at },
+      setWhere: and(isNull(emailDeliveries.outcome), lt(emailDeliveries.claimedAt, at - CLAIM_LEASE_MS)),
+    })
+    .returning({ id: emailDeliveries.id });
+  return claimed.length === 1;
+}
+
+function settleDelivery(db: Db, id: string, outcome: "sent" | "failed" | "suppressed") {
+  return db.update(emailDeliveries).set({ outcome }).where(eq(emailDeliveries.id, id));
+}
+
+/** Gives a claim back after a temporary failure, so that the retry may take it on at once. */
+function releaseDelivery(db: Db, id: string) {
+  return db.delete(emailDeliveries).where(and(eq(emailDeliveries.id, id), isNull(emailDeliveries.outcome)));
+}
+
+/**
+ * The binding documents no error codes; it refuses an address or a message in words. Those refusals
+ * are the same on every attempt. Anything else (a timeout, an outage, throttling) may pass.
+ */
+export function isPermanentSendError(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/rate.?limit|throttl|timeout|temporar|unavailable|try again|internal/i.test(message)) return false;
+  return /not allowed|not verified|unverified|invalid|rejected|malformed|too large|not entitled|forbidden/i.test(
+    message,
+  );
+}
+
+async function auditCapReached(ctx: ConsumerContext, job: EmailJob, cap: "tenant" | "recipient") {
+  await insertAudit(ctx.db, {
+    tenantId: job.tenantId,
+    action: "email.limit_reached",
+    actorId: null,
+    targetId: cap === "recipient" ? job.userId : null,
+    ip: null,
+    details:
+      cap === "tenant"
+        ? { cap: "tenant", daily_limit: ctx.config.emailDailyLimit }
+        : { cap: "recipient", daily_limit: POLICIES.mailPerRecipient.limit },
+  });
+}
+
+function auditFailedEmail(db: Db, job: EmailJob, extra: Record<string, unknown> = {}) {
+  return insertAudit(db, {
+    tenantId: job.tenantId,
+    action: "email.failed",
+    actorId: null,
+    targetId: job.userId,
+    ip: null,
+    details: {
+      job: job.kind,
+      ...(job.kind === "security" ? { event: job.event } : { milestone: job.milestone }),
+      ...extra,
+    },
+  });
+}
+
+/** A message that ran out of retries leaves a trace in its tenant's audit trail, then is dropped. */
+async function recordDeadLetter(db: Db, message: Message<unknown>): Promise<void> {
+  const job = readJob(message);
+  try {
+    if (!job) return;
+    console.error(`queue job ${job.kind} ${job.id} for tenant ${job.tenantId} gave up after its retries`);
+    if (job.kind === "plan") {
+      await insertAudit(db, {
+        tenantId: job.tenantId,
+        action: "email.failed",
+        actorId: null,
+        targetId: null,
+        ip: null,
+        details: { job: "plan", mode: job.mode },
+      });
+    } else {
+      await auditFailedEmail(db, job);
+    }
+  } catch (error) {
+    // The trail cannot be written now: the message is dropped anyway, with its story in the log.
+    console.error(`dead letter ${message.id} could not be recorded`, error);
+  } finally {
     message.ack();
   }
+}
+
+/** Deletes delivery records older than DELIVERY_MEMORY_MS (the daily cron). */
+export function purgeOldDeliveries(db: Db): Promise<number> {
+  const cutoff = now() - DELIVERY_MEMORY_MS;
+  return deleteInChunks(db, emailDeliveries, emailDeliveries.id, lte(emailDeliveries.claimedAt, cutoff));
 }

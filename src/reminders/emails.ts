@@ -8,6 +8,18 @@ export interface EmailContent {
   html: string;
 }
 
+/**
+ * What may go into a header: one line of text. Control and format characters (CR, LF, the bidi
+ * overrides) become spaces, so no name a tenant or an operator typed can start a header of its own
+ * ("Bcc:") or reorder what the reader sees.
+ */
+export function headerText(text: string): string {
+  return text
+    .replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
 export function buildEmail(job: EmailJob, config: Config): EmailContent {
   const link = `${config.publicOrigin}/?tenant=${encodeURIComponent(job.tenantId)}`;
   const product = config.productName;
@@ -33,7 +45,7 @@ export function buildEmail(job: EmailJob, config: Config): EmailContent {
     lines.unshift(greeting);
   }
   lines.push(`If you did not expect this email, contact your ${job.tenantName} administrator.`);
-  return { subject, text: lines.join("\n\n"), html: toHtml(lines, link) };
+  return { subject: headerText(subject), text: lines.join("\n\n"), html: toHtml(lines, link) };
 }
 
 function securityEmail(job: Extract<EmailJob, { kind: "security" }>, product: string, link: string) {

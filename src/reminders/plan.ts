@@ -6,11 +6,15 @@ import { listUsers } from "../auth/users";
 import { now } from "../clock";
 import type { Db } from "../db/client";
 import { remindersSent, type Tenant, tenants, users } from "../db/schema";
-import { type EmailJob, enqueue, type PlanJob, recipientOf } from "./jobs";
+import { enqueue, MAX_BATCH_MESSAGES, type PlanJob, planJob, reminderEmail } from "./jobs";
 
 /** Days before the deadline at which a reminder goes out; 0 is the deadline's own day. */
 export const MILESTONES = [7, 3, 1, 0] as const;
-export const PLAN_PAGE_SIZE = 500;
+/**
+ * Users per planning page: a page's emails and the job for the next page go out in one sendBatch,
+ * which succeeds or fails whole, so a page retried after a failure never queues an email twice.
+ */
+export const PLAN_PAGE_SIZE = MAX_BATCH_MESSAGES - 1;
 
 /**
  * The milestone due `daysLeft` whole days before a deadline: the nearest one not below it, so a
@@ -41,7 +45,7 @@ export async function planMilestoneReminders(env: Env, db: Db): Promise<number> 
   });
   await enqueue(
     env,
-    due.map((tenant): PlanJob => ({ kind: "plan", tenantId: tenant.id, mode: "milestone", cursor: null })),
+    due.map((tenant) => planJob(tenant.id, "milestone")),
   );
   return due.length;
 }
@@ -56,6 +60,8 @@ export async function runPlanPage(
   job: PlanJob,
   pageSize = PLAN_PAGE_SIZE,
 ): Promise<number> {
+  if (pageSize > PLAN_PAGE_SIZE)
+    throw new RangeError(`a planning page holds at most ${PLAN_PAGE_SIZE} users`);
   const [tenant] = await db.select().from(tenants).where(eq(tenants.id, job.tenantId));
   if (!tenant) return 0;
   const deadline = graceDeadline(tenant);
@@ -81,16 +87,14 @@ export async function runPlanPage(
     const fresh = new Set(claims.map((row) => row.userId));
     recipients = page.filter((user) => fresh.has(user.id));
   }
-  const emails = recipients.map(
-    (user): EmailJob => ({
-      kind: "reminder",
-      ...recipientOf(user, tenant.name),
-      deadline: job.mode === "milestone" ? deadline : null,
-      milestone: job.mode === "milestone" ? (milestone ?? 0) : "manual",
-    }),
-  );
+  const reminder =
+    job.mode === "milestone"
+      ? { deadline, milestone: milestone ?? 0, runId: `milestone:${deadline}:${milestone}` }
+      : { deadline: null, milestone: "manual" as const, runId: job.id };
+  const emails = recipients.map((user) => reminderEmail(user, tenant.name, reminder));
   const next: PlanJob[] = nextCursor === null ? [] : [{ ...job, cursor: nextCursor }];
   try {
+    // One sendBatch (PLAN_PAGE_SIZE): all of this page or nothing of it.
     await enqueue(env, [...emails, ...next]);
   } catch (error) {
     // Unclaim, so the retry of this job sends what this attempt could not.

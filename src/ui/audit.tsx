@@ -109,6 +109,7 @@ const ACTIONS: Record<AuditAction, string> = {
   "tenant.created": "Created the organisation",
   "reminders.sent": "Sent MFA reminder emails",
   "email.failed": "An email could not be delivered",
+  "email.limit_reached": "Reached a daily email limit; further emails today were not sent",
 };
 
 function describeDetails(event: typeof auditEvents.$inferSelect): string {

@@ -210,7 +210,7 @@ describe("reminder emails on demand", () => {
     ]);
     const everyone = await post();
     expect(await everyone.json()).toEqual({ queued: 2 });
-    expect(sent[1]).toEqual({ kind: "plan", tenantId, mode: "manual", cursor: null });
+    expect(sent[1]).toEqual({ kind: "plan", id: expect.any(String), tenantId, mode: "manual", cursor: null });
   });
 
   it("is limited per tenant: the fourth click in a day is refused with Retry-After", async () => {

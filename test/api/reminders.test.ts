@@ -120,6 +120,7 @@ describe("the daily cron", () => {
 describe("the queue consumer", () => {
   const reminder: EmailJob = {
     kind: "reminder",
+    id: "reminder:test:u1",
     tenantId: "acme",
     tenantName: "Acme",
     userId: "u1",
@@ -137,7 +138,14 @@ describe("the queue consumer", () => {
         id: "m2",
         timestamp: new Date(),
         attempts: 1,
-        body: { ...reminder, kind: "security", event: "backup_code_used", at: Date.now(), remaining: 4 },
+        body: {
+          ...reminder,
+          id: "security:test:m2",
+          kind: "security",
+          event: "backup_code_used",
+          at: Date.now(),
+          remaining: 4,
+        },
       },
     ]);
     const ctx = createExecutionContext();
@@ -161,8 +169,13 @@ describe("the queue consumer", () => {
   it("retries a failed send with a growing delay", async () => {
     const email = recordingEmail(2);
     const batch = createMessageBatch<QueueJob>("edge-mfa-email", [
-      { id: "a", timestamp: new Date(), attempts: 1, body: reminder },
-      { id: "b", timestamp: new Date(), attempts: 3, body: { ...reminder, userId: "u2" } },
+      { id: "a", timestamp: new Date(), attempts: 1, body: { ...reminder, id: "reminder:retry:u1" } },
+      {
+        id: "b",
+        timestamp: new Date(),
+        attempts: 3,
+        body: { ...reminder, id: "reminder:test:u2", userId: "u2" },
+      },
     ]);
     const ctx = createExecutionContext();
     await worker.queue(batch, { ...env, EMAIL: email.binding }, ctx);
