@@ -39,6 +39,7 @@ export function insertSql<T extends SQLiteTable>(table: T, row: T["$inferInsert"
     if (value === null) return "NULL";
     if (typeof value === "number" && Number.isFinite(value)) return String(value);
     if (typeof value === "boolean") return value ? "1" : "0";
+    if (typeof value === "object") return sqlText(JSON.stringify(value)); // a JSON column
     return sqlText(String(value));
   });
   const names = columns.map(([, column]) => `"${column.name}"`).join(", ");

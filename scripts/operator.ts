@@ -2,11 +2,11 @@
 // admin, and the break-glass MFA reset. Passwords are hashed by the Worker's own code (src/auth).
 
 import { newOperatorGrant } from "../src/admin/operator-grants";
-import { hashPassword } from "../src/auth/password";
-import { normalizeUsername } from "../src/auth/users";
-import { operatorGrants } from "../src/db/schema";
-import { randomId } from "../src/encoding";
-import { executeSql, insertSql, sqlText, type Target } from "./d1";
+import { NewTenant as NewTenantSchema } from "../src/api/schemas";
+import { auditRow } from "../src/auth/audit";
+import { newUserRow } from "../src/auth/users";
+import { auditEvents, operatorGrants, tenants, users } from "../src/db/schema";
+import { executeSql, insertSql, type Target } from "./d1";
 
 export interface NewTenant {
   tenantId: string;
@@ -19,20 +19,48 @@ export interface NewTenant {
   upsert?: boolean;
 }
 
+/**
+ * Creates a tenant and its first admin, checked with the API's own schemas first: what the CLI
+ * stores is what the API would have accepted. Throws InvalidInputError naming each problem.
+ */
 export async function createTenantWithAdmin(target: Target, input: NewTenant): Promise<void> {
-  const at = Date.now();
-  const hash = await hashPassword(input.password, input.pepper);
-  const conflict = input.upsert ? "ON CONFLICT DO NOTHING" : "";
+  const parsed = NewTenantSchema.safeParse({
+    tenant_id: input.tenantId,
+    name: input.name,
+    username: input.username,
+    email: input.email,
+    password: input.password,
+  });
+  if (!parsed.success) {
+    throw new InvalidInputError(
+      parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`),
+    );
+  }
+  const { tenant_id: tenantId, name, username, email, password } = parsed.data;
+  const user = await newUserRow(tenantId, { username, email, password, role: "admin" }, input.pepper);
+  const tenantConflict = input.upsert ? " ON CONFLICT DO NOTHING" : "";
   const userConflict = input.upsert
-    ? "ON CONFLICT (tenant_id, username_key) DO UPDATE SET password_hash = excluded.password_hash"
+    ? " ON CONFLICT (tenant_id, username_key) DO UPDATE SET password_hash = excluded.password_hash"
     : "";
+  const audit = auditRow({
+    tenantId,
+    action: "tenant.created",
+    actorId: null,
+    targetId: user.id,
+    ip: null,
+    details: { by: "operator" },
+  });
   executeSql(target, [
-    `INSERT INTO tenants (id, name, created_at) VALUES (${sqlText(input.tenantId)}, ${sqlText(input.name)}, ${at}) ${conflict}`,
-    `INSERT INTO users (id, tenant_id, username, username_key, email, role, password_hash, created_at)
-     VALUES (${sqlText(randomId())}, ${sqlText(input.tenantId)}, ${sqlText(input.username)},
-       ${sqlText(normalizeUsername(input.username))}, ${sqlText(input.email)}, 'admin', ${sqlText(hash)}, ${at}) ${userConflict}`,
-    auditInsert(input.tenantId, "tenant.created", null, { admin: input.username, by: "operator" }, at),
+    insertSql(tenants, { id: tenantId, name, createdAt: user.createdAt }) + tenantConflict,
+    insertSql(users, user) + userConflict,
+    insertSql(auditEvents, audit),
   ]);
+}
+
+export class InvalidInputError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("; "));
+  }
 }
 
 /**
@@ -60,10 +88,4 @@ export async function resetMfaThroughWorker(
     throw new Error(`could not reach the Worker at ${url} (${(error as Error).message})`);
   }
   return { status: response.status, body: await response.json().catch(() => null) };
-}
-
-function auditInsert(tenantId: string, action: string, targetId: string | null, details: object, at: number) {
-  return `INSERT INTO audit_events (id, tenant_id, at, actor_id, action, target_id, ip, details)
-    VALUES (${sqlText(randomId())}, ${sqlText(tenantId)}, ${at}, NULL, ${sqlText(action)}, ${sqlText(targetId)}, NULL,
-      ${sqlText(JSON.stringify(details))})`;
 }

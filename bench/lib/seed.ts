@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateHotp, totpStep } from "../../src/auth/totp";
-import { normalizeUsername } from "../../src/auth/users";
+import { normalizeUsername } from "../../src/auth/usernames";
 import { decodeBase32, randomId } from "../../src/encoding";
 import { OUT, run } from "./processes";
 

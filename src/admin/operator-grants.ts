@@ -3,7 +3,7 @@
 // that the action runs through the same code as an admin's (attempt counters, email, audit) and
 // needs no secret of its own. Anyone able to write such a row can already change D1 at will.
 import { and, eq, gt, lte } from "drizzle-orm";
-import { normalizeUsername } from "../auth/users";
+import { normalizeUsername } from "../auth/usernames";
 import { now } from "../clock";
 import type { Db } from "../db/client";
 import { deleteInChunks } from "../db/purge";

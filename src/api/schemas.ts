@@ -1,6 +1,7 @@
 // The zod schemas shared by the routes and the OpenAPI document.
 import * as z from "zod";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../auth/password";
+import { USERNAME_PATTERN, usesOneScript } from "../auth/usernames";
 import { fromBase64Url, toBase64Url } from "../encoding";
 
 export const TenantId = z
@@ -17,8 +18,17 @@ export const Username = z
   .trim()
   .min(1)
   .max(64)
-  .regex(/^[\p{L}\p{N}._@+-]+$/u, "may hold letters, digits and . _ @ + -")
+  .regex(USERNAME_PATTERN, "may hold letters, digits and . _ @ + -")
+  .refine(usesOneScript, "must use letters and digits of one script (no look-alikes mixed in)")
   .meta({ example: "alice" });
+
+/** An organisation's name as people see it (and as email subjects carry it): one line of text. */
+export const TenantName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(/^[^\p{Cc}\p{Cf}\u2028\u2029]+$/u, "must be one line of text, without control characters");
 
 export const NewPassword = z
   .string()
@@ -28,6 +38,15 @@ export const NewPassword = z
 export const Role = z.enum(["admin", "member"]);
 
 export const Email = z.email().max(254);
+
+/** A tenant and its first admin, as the operator CLI creates them (there is no API for it). */
+export const NewTenant = z.object({
+  tenant_id: TenantId,
+  name: TenantName,
+  username: Username,
+  email: Email,
+  password: NewPassword,
+});
 
 /** A username as typed at sign-in: only bounded, since an unknown one must fail like a wrong password. */
 export const SignInUsername = z.string().min(1).max(256);

@@ -19,7 +19,7 @@ import {
   type SecondFactor,
 } from "./second-factor";
 import { insertSessionWhen, prepareSession } from "./sessions";
-import { normalizeUsername } from "./users";
+import { normalizeUsername } from "./usernames";
 
 export interface LoginInput {
   tenantId: string;

@@ -6,6 +6,7 @@ import { tenants, type User, users } from "../db/schema";
 import { randomId } from "../encoding";
 import { ApiError } from "../errors";
 import { hashPassword } from "./password";
+import { normalizeUsername } from "./usernames";
 
 export type Role = "admin" | "member";
 
@@ -16,11 +17,6 @@ export interface PublicUser {
   role: Role;
   tenant_id: string;
   mfa_enabled: boolean;
-}
-
-/** The key usernames are unique by and attempt counters are keyed on: trimmed, NFKC, case-folded. */
-export function normalizeUsername(username: string): string {
-  return username.trim().normalize("NFKC").toLowerCase();
 }
 
 export function toPublicUser(user: User): PublicUser {
@@ -41,22 +37,28 @@ export interface NewUser {
   role: Role;
 }
 
+/** The row of a new user (the API, the UI and the operator CLI all write it from here). */
+export async function newUserRow(tenantId: string, input: NewUser, pepper: Uint8Array) {
+  return {
+    id: randomId(),
+    tenantId,
+    // Stored as it is compared (NFKC): a fullwidth "ａｄｍｉｎ" is shown as the "admin" it stands for.
+    username: input.username.trim().normalize("NFKC"),
+    usernameKey: normalizeUsername(input.username),
+    email: input.email,
+    role: input.role,
+    passwordHash: await hashPassword(input.password, pepper),
+    createdAt: now(),
+  } satisfies typeof users.$inferInsert;
+}
+
 export async function createUser(
   db: Db,
   tenantId: string,
   input: NewUser,
   pepper: Uint8Array,
 ): Promise<User> {
-  const row = {
-    id: randomId(),
-    tenantId,
-    username: input.username.trim(),
-    usernameKey: normalizeUsername(input.username),
-    email: input.email,
-    role: input.role,
-    passwordHash: await hashPassword(input.password, pepper),
-    createdAt: now(),
-  };
+  const row = await newUserRow(tenantId, input, pepper);
   // The unique index decides: two concurrent creations of one name cannot both succeed.
   const [created] = await db.insert(users).values(row).onConflictDoNothing().returning();
   if (!created) throw new ApiError("username_taken");

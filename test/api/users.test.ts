@@ -37,6 +37,30 @@ describe("users API", () => {
     expectError(await call("POST", usersPath(tenantId), { token, body }), 409, "username_taken");
   });
 
+  it("refuses look-alike names that mix scripts, and width variants of a taken one", async () => {
+    const { tenantId, admin } = await createTenant();
+    const token = await sessionToken(admin);
+    const create = (username: string) =>
+      call("POST", usersPath(tenantId), {
+        token,
+        body: { username, email: "l@example.com", password: "a long enough password", role: "admin" },
+      });
+    for (const lookalike of ["\u0430dmin", "adm\u0456n", "\u0430dm\u0456n"]) {
+      const refused = await create(lookalike);
+      expectError(refused, 400, "invalid_request");
+      expect(refused.json.error.details[0]).toMatchObject({
+        path: "username",
+        message: expect.stringContaining("one script"),
+      });
+    }
+    expectError(await create("ａｄｍｉｎ"), 409, "username_taken");
+    const japanese = await create("山田taro");
+    expect(japanese.status).toBe(201);
+    expect(japanese.json.user.username).toBe("山田taro");
+    const fullwidth = await create("ｃａｒｏｌ");
+    expect(fullwidth.json.user.username).toBe("carol"); // stored as it is compared
+  });
+
   it("applies the password rules: 8 to 128 characters, nothing else", async () => {
     const { tenantId, admin } = await createTenant();
     const token = await sessionToken(admin);

@@ -1,6 +1,8 @@
 // The operator CLI's break-glass reset (`npm run admin -- reset-mfa`), run as an operator runs it,
 // against the local server: it must be the admin's reset, counters, email and all.
 import { execFile } from "node:child_process";
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, inject, it } from "vitest";
@@ -94,5 +96,39 @@ describe("npm run admin -- reset-mfa", () => {
     ).catch((error: { code: number; stderr: string }) => error);
     expect(failed).toMatchObject({ code: 2 });
     expect((failed as { stderr: string }).stderr).toContain("No such user in that tenant.");
+  });
+});
+
+describe("npm run admin -- create-tenant", () => {
+  it("refuses what the API would refuse, and writes nothing", async () => {
+    const state = mkdtempSync(join(tmpdir(), "edge-mfa-cli-"));
+    const failed = await run(
+      join(ROOT, "node_modules", ".bin", "tsx"),
+      [
+        join(ROOT, "scripts", "admin.ts"),
+        "create-tenant",
+        "--local",
+        "--persist-to",
+        state,
+        "--tenant",
+        "acme-two",
+        "--name",
+        "Acme\r\nBcc: everyone@elsewhere.example",
+        "--username",
+        "adm\u202eni",
+        "--email",
+        "not-an-email",
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ADMIN_PASSWORD: "a long enough password", PASSWORD_PEPPER: "cGVwcGVy" },
+      },
+    ).catch((error: { code: number; stderr: string }) => error);
+    expect(failed).toMatchObject({ code: 2 });
+    const { stderr } = failed as { stderr: string };
+    expect(stderr).toContain("name: must be one line of text");
+    expect(stderr).toContain("username: may hold letters, digits");
+    expect(stderr).toContain("email:");
+    expect(readdirSync(state)).toEqual([]);
   });
 });
