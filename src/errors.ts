@@ -10,6 +10,7 @@ export const ERRORS = {
   unauthorized: [401, "Authentication required"],
   invalid_credentials: [401, "Invalid username, password or tenant"],
   invalid_mfa_code: [401, "Invalid MFA code"],
+  invalid_mfa_token: [401, "This sign-in has expired or is not valid; start again with your password"],
   invalid_password: [401, "The password is not right"],
   reauthentication_required: [
     401,

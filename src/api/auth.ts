@@ -22,7 +22,7 @@ import {
 
 export const authRoutes = createRouter();
 
-const LoginRequest = z
+const PasswordLogin = z
   .object({
     username: SignInUsername,
     password: SignInPassword,
@@ -30,7 +30,25 @@ const LoginRequest = z
     mfa_code: MfaCode.optional(),
   })
   .strict()
-  .meta({ id: "LoginRequest" });
+  .meta({
+    id: "PasswordLogin",
+    description: "The documented sign-in: the password, and the code too when MFA is on",
+  });
+
+const TokenLogin = z
+  .object({
+    username: SignInUsername,
+    tenant_id: TenantId,
+    mfa_token: z.string().min(1).max(4096).meta({ description: "From the mfa_required answer (5 minutes)" }),
+    mfa_code: MfaCode,
+  })
+  .strict()
+  .meta({
+    id: "TokenLogin",
+    description: "The second step without the password: the first step's mfa_token and the code",
+  });
+
+const LoginRequest = z.union([PasswordLogin, TokenLogin]).meta({ id: "LoginRequest" });
 
 const SessionResponse = z
   .object({
@@ -42,7 +60,14 @@ const SessionResponse = z
   .meta({ id: "Session" });
 
 const MfaRequiredResponse = z
-  .object({ mfa_required: z.literal(true), user: User })
+  .object({
+    mfa_required: z.literal(true),
+    user: User,
+    mfa_token: z.string().meta({
+      description: "Send it with mfa_code instead of the password (once, within 5 minutes)",
+    }),
+    mfa_token_expires_at: z.string().meta({ format: "date-time" }),
+  })
   .meta({ id: "MfaRequired" });
 
 const EnrollmentRequiredResponse = z
@@ -58,6 +83,8 @@ authRoutes.openapi(
     method: "post",
     path: "/login",
     summary: "Sign in with a password and, when MFA is on, a TOTP or backup code",
+    description:
+      "With MFA on, a password without a code answers mfa_required with an mfa_token; the second request sends the code either with the password again (as documented) or with that token instead.",
     request: { body: { required: true, content: { "application/json": { schema: LoginRequest } } } },
     responses: {
       200: {
@@ -76,13 +103,21 @@ authRoutes.openapi(
     const result = await signIn(requestContext(c), {
       tenantId: body.tenant_id,
       username: body.username,
-      password: body.password,
       mfaCode: body.mfa_code,
+      ...("mfa_token" in body ? { mfaToken: body.mfa_token } : { password: body.password }),
     });
     const user = toPublicUser(result.user);
     switch (result.kind) {
       case "mfa_required":
-        return c.json({ mfa_required: true as const, user }, 200);
+        return c.json(
+          {
+            mfa_required: true as const,
+            user,
+            mfa_token: result.mfaToken,
+            mfa_token_expires_at: new Date(result.expiresAt).toISOString(),
+          },
+          200,
+        );
       case "enrollment_required":
         return c.json(
           { mfa_enrollment_required: true as const, enrollment_token: result.enrollmentToken, user },

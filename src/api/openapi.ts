@@ -91,11 +91,23 @@ function validate(route: RouteSpec): MiddlewareHandler<AppEnv> {
 function parse<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const details = result.error.issues.map((issue) => ({
+  const details = fieldIssues(result.error.issues).map((issue) => ({
     path: issue.path.map(String).join(".") || "(body)",
     message: issue.message,
   }));
   throw new ApiError("invalid_request", { details });
+}
+
+/**
+ * The issues to report, field by field. A body that matches no shape of a union (the two ways to
+ * sign in) is told what the closest shape lacks, not just that it matched none.
+ */
+function fieldIssues(issues: readonly z.core.$ZodIssue[]): { path: PropertyKey[]; message: string }[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== "invalid_union" || issue.errors.length === 0) return [issue];
+    const closest = issue.errors.reduce((best, branch) => (branch.length < best.length ? branch : best));
+    return fieldIssues(closest).map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }));
+  });
 }
 
 // ---- the document ----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // The second factor: a TOTP code from the active secret, or one unused backup code. Evaluating a code
 // reads nothing and writes nothing; claiming it is one conditional write the caller puts in its batch.
-import { and, eq, isNotNull, isNull, lt } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, lt, type SQL } from "drizzle-orm";
 import { now } from "../clock";
 import type { Db } from "../db/client";
 import { backupCodes, type User, users } from "../db/schema";
@@ -51,9 +51,10 @@ export async function evaluateSecondFactor(
 
 /**
  * The conditional write that claims a code: it changes one row only if the step is still later than
- * the last accepted one (and the secret unchanged), or the backup code still unused.
+ * the last accepted one (and the secret unchanged), or the backup code still unused, and only while
+ * `condition` holds (the sign-in it completes is still pending).
  */
-export function claimSecondFactor(db: Db, user: User, factor: ValidFactor) {
+export function claimSecondFactor(db: Db, user: User, factor: ValidFactor, condition?: SQL) {
   if (factor.kind === "totp") {
     return db
       .update(users)
@@ -64,6 +65,7 @@ export function claimSecondFactor(db: Db, user: User, factor: ValidFactor) {
           lt(users.totpLastStep, factor.step),
           eq(users.totpSecret, user.totpSecret ?? ""),
           isNotNull(users.mfaEnabledAt),
+          condition,
         ),
       );
   }
@@ -76,6 +78,7 @@ export function claimSecondFactor(db: Db, user: User, factor: ValidFactor) {
         eq(backupCodes.codeHash, factor.codeHash),
         eq(backupCodes.status, "active"),
         isNull(backupCodes.usedAt),
+        condition,
       ),
     );
 }

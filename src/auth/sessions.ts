@@ -23,9 +23,37 @@ export function isFreshSignIn(session: Session, at: number): boolean {
 }
 
 export interface IssuedSession {
-  row: typeof sessions.$inferInsert;
+  row: SessionRow;
   token: string;
   expiresAt: number;
+}
+
+export type SessionRow = typeof sessions.$inferInsert & { id: string; kind: TokenKind; expiresAt: number };
+
+/** A new session row of `kind` for the user, not written yet. */
+export function newSessionRow(
+  kind: TokenKind,
+  user: Pick<User, "id" | "tenantId">,
+  /** When the password was proved, if not just now (verify turning an enrollment into a session). */
+  authenticatedAt?: number,
+): SessionRow {
+  const createdAt = now();
+  return {
+    id: randomId(),
+    userId: user.id,
+    tenantId: user.tenantId,
+    kind,
+    createdAt,
+    expiresAt: createdAt + TOKEN_LIFETIME_MS[kind],
+    authenticatedAt: authenticatedAt ?? createdAt,
+  };
+}
+
+/** The signed token that names a session row. */
+export async function signSession(row: SessionRow, signingKey: Uint8Array): Promise<IssuedSession> {
+  const claims = { sessionId: row.id, userId: row.userId, tenantId: row.tenantId };
+  const token = await signToken(row.kind, claims, row.expiresAt, signingKey);
+  return { row, token, expiresAt: row.expiresAt };
 }
 
 /**
@@ -36,31 +64,13 @@ export async function prepareSession(
   kind: TokenKind,
   user: User,
   signingKey: Uint8Array,
-  /** When the password was proved, if not just now (verify turning an enrollment into a session). */
   authenticatedAt?: number,
 ): Promise<IssuedSession> {
-  const createdAt = now();
-  const expiresAt = createdAt + TOKEN_LIFETIME_MS[kind];
-  const row = {
-    id: randomId(),
-    userId: user.id,
-    tenantId: user.tenantId,
-    kind,
-    createdAt,
-    expiresAt,
-    authenticatedAt: authenticatedAt ?? createdAt,
-  };
-  const token = await signToken(
-    kind,
-    { sessionId: row.id, userId: user.id, tenantId: user.tenantId },
-    expiresAt,
-    signingKey,
-  );
-  return { row, token, expiresAt };
+  return signSession(newSessionRow(kind, user, authenticatedAt), signingKey);
 }
 
 /** Inserts the session only when `condition` holds at that point of a batch (see src/db/claims.ts). */
-export function insertSessionWhen(db: Db, session: IssuedSession, condition: SQL) {
+export function insertSessionWhen(db: Db, session: { row: SessionRow }, condition: SQL) {
   return insertWhen(db, sessions, [session.row], condition);
 }
 

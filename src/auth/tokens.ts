@@ -3,18 +3,27 @@
 import { decodeProtectedHeader, errors, jwtVerify, SignJWT } from "jose";
 import { now } from "../clock";
 
-export type TokenKind = "session" | "enrollment";
+/**
+ * A session opens the API; an enrollment token only MFA setup and verify; an mfa token only the
+ * second sign-in step, in place of the password that was right in the first.
+ */
+export type TokenKind = "session" | "enrollment" | "mfa";
 
 export const TOKEN_LIFETIME_MS: Record<TokenKind, number> = {
   session: 12 * 60 * 60 * 1000,
   enrollment: 15 * 60 * 1000,
+  mfa: 5 * 60 * 1000,
 };
 
 const ALGORITHM = "HS256";
 const ISSUER = "edge-mfa";
 const AUDIENCE = "edge-mfa-api";
 // Distinct header types: a token of one kind can never stand in for the other.
-const TYPE: Record<TokenKind, string> = { session: "session+jwt", enrollment: "enrollment+jwt" };
+const TYPE: Record<TokenKind, string> = {
+  session: "session+jwt",
+  enrollment: "enrollment+jwt",
+  mfa: "mfa+jwt",
+};
 
 export interface TokenClaims {
   sessionId: string;

@@ -74,8 +74,9 @@ export const sessions = sqliteTable(
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
     tenantId: text("tenant_id").notNull(),
-    // "session" opens the API; "enrollment" opens only MFA setup and verify.
-    kind: text("kind", { enum: ["session", "enrollment"] }).notNull(),
+    // "session" opens the API; "enrollment" opens only MFA setup and verify; "mfa" is a sign-in
+    // whose password was right and whose second step is pending (src/auth/login.ts).
+    kind: text("kind", { enum: ["session", "enrollment", "mfa"] }).notNull(),
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at").notNull(),
     revokedAt: integer("revoked_at"),

@@ -129,6 +129,8 @@ describe("two-step login", () => {
     expect(first.json).toEqual({
       mfa_required: true,
       user: expect.objectContaining({ id: user.user.id, mfa_enabled: true }),
+      mfa_token: expect.any(String),
+      mfa_token_expires_at: expect.any(String),
     });
     expect(first.json.token).toBeUndefined();
     const second = await login(user, { mfa_code: await totpCode(user.secret) });

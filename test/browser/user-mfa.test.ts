@@ -136,9 +136,13 @@ describe("a person and their MFA", () => {
     await code.waitFor();
     expect(await code.getAttribute("autocomplete")).toBe("one-time-code");
     expect(await code.getAttribute("inputmode")).toBe("numeric");
-    // The second step has the focus, and the first step's fields are out of sight.
+    // The second step has the focus, and the password has left the page: no field holds it, and
+    // the pending sign-in is a cookie no script can read.
     await expect.poll(() => code.evaluate((input) => input === input.ownerDocument.activeElement)).toBe(true);
-    expect(await page.getByLabel("Password").isVisible()).toBe(false);
+    expect(await page.locator('input[type="password"], input[name="password"]').count()).toBe(0);
+    expect(await page.content()).not.toContain(alice.password);
+    const pending = (await person.context.cookies()).find((cookie) => cookie.name === "__Host-mfa");
+    expect(pending).toMatchObject({ httpOnly: true, secure: true, sameSite: "Strict" });
     await person.screenshot("sign-in-code");
     await code.fill(await authenticator.code());
     await page.keyboard.press("Enter");

@@ -26,7 +26,18 @@ export interface RequestOptions {
 }
 
 export class UiClient {
-  cookie: string | null = null;
+  /** Every cookie the server set and has not cleared, by name, as a browser keeps them. */
+  readonly cookies = new Map<string, string>();
+
+  /** The session cookie (or enrollment token) this browser holds. */
+  get cookie(): string | null {
+    return this.cookies.get(SESSION_COOKIE) ?? null;
+  }
+
+  set cookie(value: string | null) {
+    if (value === null) this.cookies.delete(SESSION_COOKIE);
+    else this.cookies.set(SESSION_COOKIE, value);
+  }
 
   async get(path: string, options: RequestOptions = {}): Promise<UiResponse> {
     return this.send("GET", path, options);
@@ -42,7 +53,9 @@ export class UiClient {
     // As a browser does: its forms and htmx's requests name the page's origin.
     const origin = options.origin === undefined ? ORIGIN : options.origin;
     if (method !== "GET" && origin !== null && !headers.has("origin")) headers.set("origin", origin);
-    if (this.cookie && !headers.has("cookie")) headers.set("cookie", `${SESSION_COOKIE}=${this.cookie}`);
+    if (this.cookies.size > 0 && !headers.has("cookie")) {
+      headers.set("cookie", [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; "));
+    }
     let body = options.body;
     if (options.form) {
       body = new URLSearchParams(options.form).toString();
@@ -51,7 +64,7 @@ export class UiClient {
     const response = await exports.default.fetch(
       new Request(`${ORIGIN}${path}`, { method, headers, body, redirect: "manual" }),
     );
-    this.takeCookie(response.headers.get("set-cookie"));
+    for (const header of response.headers.getSetCookie()) this.takeCookie(header);
     return {
       status: response.status,
       headers: response.headers,
@@ -60,10 +73,11 @@ export class UiClient {
     };
   }
 
-  private takeCookie(header: string | null): void {
-    const match = header?.match(new RegExp(`${SESSION_COOKIE}=([^;]*)`));
-    if (!match || header === null) return;
-    this.cookie = /max-age=0/i.test(header) || match[1] === "" ? null : (match[1] ?? null);
+  private takeCookie(header: string): void {
+    const match = header.match(/^([^=;\s]+)=([^;]*)/);
+    if (!match?.[1]) return;
+    if (/max-age=0/i.test(header) || match[2] === "") this.cookies.delete(match[1]);
+    else this.cookies.set(match[1], match[2] ?? "");
   }
 }
 

@@ -73,7 +73,6 @@ describe("sign-in", () => {
     const client = new UiClient();
     const step = await client.post("/ui/login", credentials(user));
     expect(step.status).toBe(200);
-    expect(step.headers.get("set-cookie")).toBeNull();
     expect(step.html).toContain('id="second-step"');
     expect(step.html).toMatch(/<input[^>]*name="mfa_code"[^>]*>/);
     const input = step.html.match(/<input[^>]*name="mfa_code"[^>]*>/)?.[0] ?? "";
@@ -82,14 +81,48 @@ describe("sign-in", () => {
     expect(step.html).toContain('<label for="mfa-code">');
     expect(step.html).toContain("Use a backup code instead");
     expect(step.html).not.toContain(user.password);
+    // No session yet: only the pending sign-in, in an HttpOnly cookie no script can read.
+    expect(client.cookie).toBeNull();
+    const pending = step.headers.getSetCookie().find((c) => c.startsWith("__Host-mfa=")) ?? "";
+    expect(pending).toMatch(/^__Host-mfa=[\w-]+\.[\w-]+\.[\w-]+;/);
+    expect(pending).toMatch(/Max-Age=(299|300);/);
+    for (const attribute of [/; Path=\//, /; HttpOnly/, /; Secure/, /; SameSite=Strict/])
+      expect(pending).toMatch(attribute);
 
     const done = await client.post("/ui/login", {
-      ...credentials(user),
+      username: user.username,
+      tenant_id: user.tenantId,
       code_kind: "totp",
       mfa_code: await totpCode(user.secret),
     });
     expect(done.redirect).toBe("/ui/profile");
     expect(client.cookie).not.toBeNull();
+    expect(client.cookies.has("__Host-mfa")).toBe(false);
+  });
+
+  it("takes the password out of the form after the first step: the second carries none", async () => {
+    const user = await enrollMfa(await newUser());
+    const step = await new UiClient().post("/ui/login", credentials(user));
+    // htmx swaps this in place of the credentials (hx-swap-oob): username and tenant, no password.
+    const swapped = step.html.match(/<div id="credentials" hx-swap-oob="true">(.*?)<\/div>/s)?.[1] ?? "";
+    expect(swapped).toContain(`name="username" value="${user.username}"`);
+    expect(swapped).toContain(`name="tenant_id" value="${user.tenantId}"`);
+    expect(step.html).not.toMatch(/name="password"/);
+    expect(step.html).not.toMatch(/type="password"/);
+  });
+
+  it("answers a second step without its pending sign-in (expired, another browser) with Start over", async () => {
+    const user = await enrollMfa(await newUser());
+    const stranger = new UiClient();
+    const response = await stranger.post("/ui/login", {
+      username: user.username,
+      tenant_id: user.tenantId,
+      code_kind: "totp",
+      mfa_code: await totpCode(user.secret),
+    });
+    expect(response.status).toBe(401);
+    expect(response.html).toContain("This sign-in has expired. Start over with your password.");
+    expect(stranger.cookie).toBeNull();
   });
 
   it("signs in with a backup code, once", async () => {
@@ -98,13 +131,18 @@ describe("sign-in", () => {
     expect(toggle.html).toContain("Use your authenticator app instead");
     expect(toggle.html).toContain('value="backup"');
     const code = user.backupCodes[0] ?? "";
-    const form = {
-      ...credentials(user),
+    const secondStep = {
+      username: user.username,
+      tenant_id: user.tenantId,
       code_kind: "backup",
       mfa_code: `${code.slice(0, 4)} ${code.slice(4)}`,
     };
-    expect((await new UiClient().post("/ui/login", form)).redirect).toBe("/ui/profile");
-    const again = await new UiClient().post("/ui/login", form);
+    const first = new UiClient();
+    await first.post("/ui/login", credentials(user));
+    expect((await first.post("/ui/login", secondStep)).redirect).toBe("/ui/profile");
+    const second = new UiClient();
+    await second.post("/ui/login", credentials(user));
+    const again = await second.post("/ui/login", secondStep);
     expect(again.status).toBe(401);
     expect(again.html).toContain('id="second-step"');
   });
@@ -112,7 +150,13 @@ describe("sign-in", () => {
   it("shows a wrong code in place, keeps the second step, and after five gives the wait time", async () => {
     const user = await enrollMfa(await newUser());
     const client = new UiClient();
-    const wrong = { ...credentials(user), code_kind: "totp", mfa_code: "000000" };
+    await client.post("/ui/login", credentials(user));
+    const wrong = {
+      username: user.username,
+      tenant_id: user.tenantId,
+      code_kind: "totp",
+      mfa_code: "000000",
+    };
     const first = await client.post("/ui/login", wrong);
     expect(first.status).toBe(401);
     expect(first.html).toContain('id="second-step"');
