@@ -46,7 +46,13 @@ function target(): Target {
 
 /** Where the Worker answers: --url, or local development's, or the deployed PUBLIC_ORIGIN. */
 function workerUrl(where: Target): string {
-  if (values.url) return values.url;
+  if (values.url) {
+    // The grant's token travels in the request: never in clear text to a Worker that is not local.
+    const url = new URL(values.url);
+    const local = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+    if (url.protocol !== "https:" && !local) fail("--url must be https (or a local address).");
+    return values.url;
+  }
   if (where !== "--remote") return "http://localhost:8787";
   const origin = readFileSync(join(import.meta.dirname, "..", "wrangler.toml"), "utf8").match(
     /^PUBLIC_ORIGIN\s*=\s*"([^"]+)"/m,

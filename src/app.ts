@@ -10,7 +10,7 @@ import { tenantRoutes } from "./api/tenants";
 import { userRoutes } from "./api/users";
 import type { AppEnv } from "./context";
 import { openDb } from "./db/client";
-import { loadConfig } from "./env";
+import { ConfigError, isLoopbackHost, loadConfig } from "./env";
 import { ApiError, errorBody, toApiError } from "./errors";
 import { jsonBodies, noStore, sameOriginForms, sameOriginOnly, securityHeaders } from "./middleware/security";
 import { uiRoutes } from "./ui";
@@ -21,7 +21,13 @@ export const app = new Hono<AppEnv>();
 
 app.use(securityHeaders);
 app.use(async (c, next) => {
-  c.set("config", loadConfig(c.env));
+  const config = loadConfig(c.env);
+  // Development's relaxed rules must not follow its values into a deployment (a .dev.vars uploaded
+  // as secrets, say): a development runtime answers only requests to this machine.
+  if (config.development && !isLoopbackHost(new URL(c.req.url).hostname)) {
+    throw new ConfigError("ENVIRONMENT=development answers only requests to localhost");
+  }
+  c.set("config", config);
   c.set("db", openDb(c.env.DB));
   // Cloudflare sets this header itself; a client cannot choose its own address.
   c.set("ip", c.req.header("cf-connecting-ip") ?? "127.0.0.1");

@@ -27,7 +27,12 @@ export interface RequestContext {
 }
 
 /** The request context plus who is signed in: what the signed-in user's own actions (MFA) take. */
-export function signedInContext(c: Context<AppEnv>): RequestContext & { auth: Authenticated } {
+export type SignedInContext = RequestContext & { auth: Authenticated };
+
+/** What an admin's actions on their tenant take: the same, the signed-in user being an admin. */
+export type AdminContext = SignedInContext;
+
+export function signedInContext(c: Context<AppEnv>): SignedInContext {
   return { ...requestContext(c), auth: c.var.auth };
 }
 

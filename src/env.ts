@@ -109,12 +109,23 @@ function parseSender(value: string | undefined, development: boolean, problems: 
   return value ?? "";
 }
 
-/** Hosts that are never a deployment's: loopback, localhost and the names RFC 2606 and 6761 reserve. */
+/**
+ * Hosts that are never a deployment's: any IP literal (a deployment is reached by name, and a
+ * literal is loopback, private or someone else's), localhost, and the names RFC 2606, 6761, 6762,
+ * 8375, 9476 and ICANN reserve for examples, tests and private networks.
+ */
 function isReservedHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/\.$/, "");
-  if (host === "[::1]" || host === "0.0.0.0" || /^127\./.test(host)) return true;
-  const reservedNames = /(^|\.)(localhost|example|test|invalid|local)$|(^|\.)example\.(com|net|org)$/;
-  return reservedNames.test(host);
+  const host = hostname.toLowerCase().replace(/\.+$/, "");
+  if (host.startsWith("[") || /^[\d.]+$/.test(host) || /^0x/i.test(host)) return true;
+  const reservedNames =
+    /(^|\.)(localhost|example|test|invalid|local|internal|home\.arpa|onion|alt)$|(^|\.)example\.(com|net|org)$/;
+  return host === "" || reservedNames.test(host);
+}
+
+/** A request to this machine itself: the only kind a development runtime may answer. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.+$/, "");
+  return host === "localhost" || host.endsWith(".localhost") || host === "[::1]" || /^127\./.test(host);
 }
 
 /** At least 10 a day (a tenant must be able to reach its admins), at most a million. */

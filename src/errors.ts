@@ -92,5 +92,5 @@ export function toApiError(error: unknown): ApiError {
 
 function isStorageError(error: unknown): boolean {
   const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : "";
-  return /D1_|SQLITE_|Network connection lost|storage/i.test(message);
+  return /D1_|SQLITE_|Network connection lost/.test(message);
 }

@@ -2,14 +2,14 @@
 // over, the audit trail and the user are told. The one reset of the service, whoever asks for it:
 // a tenant admin (API and UI) or the operator's break-glass CLI (src/admin/operator-grants.ts).
 // Nobody who resets ever sees or chooses the user's new secret: the user enrolls again themselves.
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { insertAudit } from "../auth/audit";
 import { revokeUserSessions } from "../auth/sessions";
 import { now } from "../clock";
 import type { RequestContext } from "../context";
 import { backupCodes, type Tenant, type User, users } from "../db/schema";
 import { ApiError } from "../errors";
-import { enforceResetBudget, resetAccountCounters } from "../limiter/limits";
+import { enforceResetBudget, resetSecondFactorBudget } from "../limiter/limits";
 import { securityEmail } from "../reminders/jobs";
 
 /** Who asks: an admin of the tenant, or the operator (who has no account in it). */
@@ -20,13 +20,10 @@ export interface ResetContext extends RequestContext {
   actor: ResetActor;
 }
 
-export async function resetUserMfa(ctx: ResetContext, userId: string): Promise<User> {
+/** Resets `target`, a user of ctx.tenant (findTenantUser, findUserByName). */
+export async function resetUserMfa(ctx: ResetContext, target: User): Promise<User> {
   const { db, tenant, actor } = ctx;
-  const [target] = await db
-    .select()
-    .from(users)
-    .where(and(eq(users.id, userId), eq(users.tenantId, tenant.id)));
-  if (!target) throw new ApiError("not_found");
+  if (target.tenantId !== tenant.id) throw new ApiError("not_found");
   // Turning one's own MFA off goes through /mfa/disable, which asks for a current code and honours
   // enforcement; a reset of oneself would skip both with only a session in hand.
   if (actor.kind === "admin" && target.id === actor.user.id) {
@@ -59,8 +56,8 @@ export async function resetUserMfa(ctx: ResetContext, userId: string): Promise<U
       details: { had_mfa: hadMfa, ...(actor.kind === "operator" ? { by: "operator" } : {}) },
     }),
   ]);
-  // A fresh start for the attempt counters too: a locked-out user can enroll again at once.
-  await resetAccountCounters(ctx.env, tenant.id, target.usernameKey);
+  // A fresh start for the second-factor budget too: a locked-out user can enroll again at once.
+  await resetSecondFactorBudget(ctx.env, tenant.id, target.usernameKey);
   // Told only when there was something to remove: a reset must not be a way to mail anyone at will.
   if (hadMfa) ctx.notify(securityEmail(target, tenant.name, "mfa_reset"));
   return { ...target, ...reset };

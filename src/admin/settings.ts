@@ -11,6 +11,11 @@ import { ApiError } from "../errors";
 export interface SettingsPatch {
   mfaRequired?: boolean | undefined;
   mfaGracePeriodDays?: number | undefined;
+  /**
+   * The version the change was decided on, when the client read the settings earlier (a form);
+   * by default the version this request read.
+   */
+  settingsVersion?: number | undefined;
 }
 
 export interface Impact {
@@ -39,6 +44,9 @@ export async function updateSettings(
   patch: SettingsPatch,
   actor: { id: string; ip: string },
 ): Promise<{ tenant: Tenant; impact: Impact }> {
+  if (patch.settingsVersion !== undefined && patch.settingsVersion !== tenant.settingsVersion) {
+    throw new ApiError("settings_conflict");
+  }
   const next = applySettingsPatch(tenant, patch);
   const audit = auditRow({
     tenantId: tenant.id,

@@ -49,7 +49,7 @@ operatorRoutes.openapi(
     const found = await findUserByName(c.var.db, tenantId, username);
     if (!found) throw new ApiError("not_found");
     const ctx = { ...requestContext(c), tenant: found.tenant, actor: { kind: "operator" as const } };
-    const user = await resetUserMfa(ctx, found.user.id);
+    const user = await resetUserMfa(ctx, found.user);
     return c.json({ user: toPublicUser(user) }, 200);
   },
 );

@@ -1,7 +1,7 @@
 // The zod schemas shared by the routes and the OpenAPI document.
 import * as z from "zod";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../auth/password";
-import { USERNAME_PATTERN, usesOneScript } from "../auth/usernames";
+import { USERNAME_MAX_LENGTH, usernameProblem } from "../auth/usernames";
 import { fromBase64Url, toBase64Url } from "../encoding";
 
 export const TenantId = z
@@ -17,10 +17,16 @@ export const Username = z
   .string()
   .trim()
   .min(1)
-  .max(64)
-  .regex(USERNAME_PATTERN, "may hold letters, digits and . _ @ + -")
-  .refine(usesOneScript, "must use letters and digits of one script (no look-alikes mixed in)")
-  .meta({ example: "alice" });
+  .max(USERNAME_MAX_LENGTH)
+  .superRefine((name, ctx) => {
+    const problem = usernameProblem(name);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .meta({
+    example: "alice",
+    description:
+      "Letters and digits of one script (Unicode, NFKC), and . _ @ + -; unique per tenant whatever its case or width",
+  });
 
 /** An organisation's name as people see it (and as email subjects carry it): one line of text. */
 export const TenantName = z

@@ -7,7 +7,7 @@ import { resetUserMfa } from "../admin/reset";
 import { type measureImpact, settingsOf, updateSettings } from "../admin/settings";
 import { listAuditEvents } from "../auth/audit";
 import { MAX_GRACE_PERIOD_DAYS } from "../auth/enforcement";
-import { toPublicUser } from "../auth/users";
+import { findTenantUser, toPublicUser } from "../auth/users";
 import { requestContext } from "../context";
 import { tenantAdminOnly } from "../middleware/session";
 import { createRoute, createRouter } from "./openapi";
@@ -129,10 +129,8 @@ tenantRoutes.openapi(
   async (c) => {
     const { userID } = c.req.valid("param");
     const { user, tenant } = c.var.auth;
-    const target = await resetUserMfa(
-      { ...requestContext(c), tenant, actor: { kind: "admin", user } },
-      userID,
-    );
+    const ctx = { ...requestContext(c), tenant, actor: { kind: "admin" as const, user } };
+    const target = await resetUserMfa(ctx, await findTenantUser(c.var.db, tenant.id, userID));
     return c.json({ user: toPublicUser(target) }, 200);
   },
 );

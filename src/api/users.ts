@@ -1,6 +1,8 @@
 // Tenant admins manage their users: GET and POST /tenants/{tenantID}/users.
 import * as z from "zod";
-import { createUser, listUsers, toPublicUser } from "../auth/users";
+import { addTenantUser } from "../admin/users";
+import { listUsers, toPublicUser } from "../auth/users";
+import { signedInContext } from "../context";
 import { tenantAdminOnly } from "../middleware/session";
 import { createRoute, createRouter } from "./openapi";
 import {
@@ -34,6 +36,8 @@ userRoutes.openapi(
     method: "post",
     path: "/{tenantID}/users",
     summary: "Create a user in the tenant",
+    description:
+      "Creating an admin needs a session signed in (or re-authenticated) within the last 10 minutes: an older one is answered 401 reauthentication_required.",
     security: bearerSecurity,
     middleware: tenantAdminOnly,
     request: {
@@ -42,13 +46,11 @@ userRoutes.openapi(
     },
     responses: {
       201: { description: "Created", content: { "application/json": { schema: z.object({ user: User }) } } },
-      ...errorResponses(400, 401, 403, 409),
+      ...errorResponses(400, 401, 403, 409, 429),
     },
   }),
   async (c) => {
-    const { tenantID } = c.req.valid("param");
-    const body = c.req.valid("json");
-    const user = await createUser(c.var.db, tenantID, body, c.var.config.passwordPepper);
+    const user = await addTenantUser(signedInContext(c), c.req.valid("json"));
     return c.json({ user: toPublicUser(user) }, 201);
   },
 );

@@ -26,8 +26,8 @@ import {
 import { openSecret, sealSecret } from "./secret-box";
 import {
   type Authenticated,
+  assertFreshSignIn,
   insertSessionWhen,
-  isFreshSignIn,
   prepareSession,
   revokeUserSessions,
 } from "./sessions";
@@ -51,11 +51,9 @@ export interface SetupResult {
 export async function startSetup(ctx: MfaContext, code: string | undefined): Promise<SetupResult> {
   const { db, config, auth } = ctx;
   const user = auth.user;
-  // Turning MFA on with a session alone must not be possible for whoever stole it: the password must
-  // have been proved within minutes (a move to a new device proves the current factor instead).
-  if (user.mfaEnabledAt === null && !isFreshSignIn(auth.session, now())) {
-    throw new ApiError("reauthentication_required");
-  }
+  // Turning MFA on, or moving it to another device, with a session alone must not be possible for
+  // whoever stole it: the password must have been proved within minutes.
+  assertFreshSignIn(auth.session);
   const proof = user.mfaEnabledAt !== null ? await proveSecondFactor(ctx, code) : null;
 
   const secret = generateTotpSecret();

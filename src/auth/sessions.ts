@@ -6,6 +6,7 @@ import type { Db } from "../db/client";
 import { deleteInChunks } from "../db/purge";
 import { type Session, sessions, type Tenant, tenants, type User, users } from "../db/schema";
 import { randomId } from "../encoding";
+import { ApiError } from "../errors";
 import { signToken, TOKEN_LIFETIME_MS, type TokenKind, verifyToken } from "./tokens";
 
 /**
@@ -20,6 +21,14 @@ export const FRESH_SIGN_IN_MS = 10 * 60 * 1000;
  */
 export function isFreshSignIn(session: Session, at: number): boolean {
   return session.kind === "enrollment" || at - session.authenticatedAt < FRESH_SIGN_IN_MS;
+}
+
+/**
+ * Refuses an action that would add or replace a way into the account (a factor, an admin) unless
+ * the session proved its password recently: a stolen session alone must not be enough for it.
+ */
+export function assertFreshSignIn(session: Session, at = now()): void {
+  if (!isFreshSignIn(session, at)) throw new ApiError("reauthentication_required");
 }
 
 export interface IssuedSession {

@@ -3,8 +3,25 @@
 // "аdmin" with a Cyrillic "а" cannot stand beside "admin" looking the same (UTS #39 §5.2, the
 // Highly Restrictive level).
 
-/** Letters, digits and . _ @ + -: no spaces, controls, format characters or bidi overrides. */
-export const USERNAME_PATTERN = /^[\p{L}\p{N}._@+-]+$/u;
+/**
+ * Letters (with the few combining marks a script writes them with), digits and . _ @ + -: no
+ * spaces, controls, format characters or bidi overrides.
+ */
+const USERNAME_PATTERN = /^(?:[\p{L}\p{N}]\p{M}{0,3}|[._@+-])+$/u;
+export const USERNAME_MAX_LENGTH = 64;
+
+/**
+ * Why a username cannot be used, or null. Checked on the form it is stored and compared in (NFKC),
+ * so no character that normalises into a space, a parenthesis or another script slips through.
+ */
+export function usernameProblem(username: string): string | null {
+  const name = username.trim().normalize("NFKC");
+  if (name.length === 0 || name.length > USERNAME_MAX_LENGTH)
+    return `must be 1 to ${USERNAME_MAX_LENGTH} characters`;
+  if (!USERNAME_PATTERN.test(name)) return "may hold letters, digits and . _ @ + -";
+  if (!usesOneScript(name)) return "must use letters and digits of one script (no look-alikes mixed in)";
+  return null;
+}
 
 /** The key usernames are unique by and attempt counters are keyed on: trimmed, NFKC, case-folded. */
 export function normalizeUsername(username: string): string {

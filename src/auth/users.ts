@@ -2,7 +2,7 @@
 import { and, asc, eq, gt, isNotNull, isNull, type SQL } from "drizzle-orm";
 import { now } from "../clock";
 import type { Db } from "../db/client";
-import { tenants, type User, users } from "../db/schema";
+import { type Tenant, tenants, type User, users } from "../db/schema";
 import { randomId } from "../encoding";
 import { ApiError } from "../errors";
 import { hashPassword } from "./password";
@@ -63,6 +63,23 @@ export async function createUser(
   const [created] = await db.insert(users).values(row).onConflictDoNothing().returning();
   if (!created) throw new ApiError("username_taken");
   return created;
+}
+
+/** The tenant as it is now, its user counts included (not as the session read it). */
+export async function findTenant(db: Db, tenantId: string): Promise<Tenant> {
+  const [tenant] = await db.select().from(tenants).where(eq(tenants.id, tenantId));
+  if (!tenant) throw new ApiError("not_found");
+  return tenant;
+}
+
+/** A user of the tenant by id; 404 for an id of another tenant or none. */
+export async function findTenantUser(db: Db, tenantId: string, userId: string): Promise<User> {
+  const [user] = await db
+    .select()
+    .from(users)
+    .where(and(eq(users.id, userId), eq(users.tenantId, tenantId)));
+  if (!user) throw new ApiError("not_found");
+  return user;
 }
 
 /** A tenant's user by the name they sign in with, and the tenant (for whoever knows no user ids). */

@@ -126,8 +126,11 @@ export const emailDeliveries = sqliteTable(
   {
     id: text("id").primaryKey(),
     tenantId: text("tenant_id").notNull(),
-    // When a consumer last took it on; another may take it over once this is a few minutes old.
+    // When a consumer last took it on; another may take it over once this is a few minutes old
+    // (0: given back after a failure that may pass).
     claimedAt: integer("claimed_at").notNull(),
+    // Whether it was counted against the daily caps already: a retry is not counted again.
+    budgeted: integer("budgeted", { mode: "boolean" }).notNull().default(false),
     // null while sending; then what became of it.
     outcome: text("outcome", { enum: ["sent", "failed", "suppressed"] }),
   },

@@ -42,9 +42,9 @@ export class AttemptCounter extends DurableObject<Env> {
     return { allowed: true, lockedNow };
   }
 
-  /** Forgets everything (an admin reset, a completed sign-in). */
-  async reset(): Promise<void> {
-    this.clear();
+  /** Forgets the named buckets (an admin's MFA reset forgets the second-factor budget). */
+  async reset(buckets: string[]): Promise<void> {
+    for (const bucket of buckets) this.ctx.storage.kv.delete(bucket);
   }
 
   override async alarm(): Promise<void> {

@@ -3,7 +3,7 @@
 import { insertAudit } from "../auth/audit";
 import type { Db } from "../db/client";
 import type { User } from "../db/schema";
-import { toHex } from "../encoding";
+import { sha256Hex } from "../encoding";
 import { ApiError } from "../errors";
 import type { Outcome, Verdict } from "./policy";
 
@@ -131,36 +131,57 @@ export async function enforceResetBudget(env: Env, tenantId: string, userId: str
 export type MailBudget = { allowed: boolean; reached: "tenant" | "recipient" | null };
 
 /**
- * Counts one email against its tenant's daily cap and its recipient's (an address, hashed: a
- * Durable Object's name is no place for it), whichever tenant sends. Over either, it is not sent.
+ * Counts one email against two daily caps; over either, it is not sent. Reminders (bulk mail to
+ * addresses nobody verified) count against the tenant's reminder cap and against the recipient's
+ * cap across every tenant. Security emails (a change to the account itself) count against caps of
+ * their own tenant only, which neither reminders nor another tenant can fill: nobody can use up a
+ * user's budget to hide the email that tells them their MFA was turned off.
  */
 export async function takeMailBudget(
   env: Env,
-  tenantId: string,
-  recipient: string,
+  email: { kind: "reminder" | "security"; tenantId: string; to: string },
   tenantDailyLimit: number,
 ): Promise<MailBudget> {
-  const address = toHex(
-    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(recipient.toLowerCase()))),
-  );
-  const [tenant, inbox] = await callCounters([
-    tenantCounter(env, tenantId).attempt([
-      { bucket: "mail", policy: "mailPerTenant", outcome: "failure", limit: tenantDailyLimit },
+  const recipient = await sha256Hex(mailboxKey(email.to)); // a Durable Object's name is no place for it
+  const tenant = tenantCounter(env, email.tenantId);
+  const security = email.kind === "security";
+  const [tenantVerdict, inboxVerdict] = await callCounters([
+    tenant.attempt([
+      {
+        bucket: security ? "security-mail" : "mail",
+        policy: "mailPerTenant",
+        outcome: "failure",
+        limit: tenantDailyLimit,
+      },
     ]),
-    env.ATTEMPTS.getByName(`recipient:${address}`).attempt([
-      { bucket: "mail", policy: "mailPerRecipient", outcome: "failure" },
+    (security ? tenant : env.ATTEMPTS.getByName(`recipient:${recipient}`)).attempt([
+      {
+        bucket: security ? `security-mail:${recipient}` : "mail",
+        policy: "mailPerRecipient",
+        outcome: "failure",
+      },
     ]),
   ]);
   const reachedNow = (verdict: Verdict) => verdict.allowed && verdict.lockedNow;
   return {
-    allowed: tenant.allowed && inbox.allowed,
-    reached: reachedNow(tenant) ? "tenant" : reachedNow(inbox) ? "recipient" : null,
+    allowed: tenantVerdict.allowed && inboxVerdict.allowed,
+    reached: reachedNow(tenantVerdict) ? "tenant" : reachedNow(inboxVerdict) ? "recipient" : null,
   };
 }
 
-/** Clears an account's counters (an admin's MFA reset). */
-export async function resetAccountCounters(env: Env, tenantId: string, usernameKey: string) {
-  await callCounters([accountCounter(env, tenantId, usernameKey).reset()]);
+/** The mailbox an address reaches: case folded, a "+tag" of the local part dropped (a+1@ is a@). */
+export function mailboxKey(address: string): string {
+  const at = address.lastIndexOf("@");
+  const local = address.slice(0, at).replace(/\+.*$/, "");
+  return `${local}@${address.slice(at + 1)}`.toLowerCase();
+}
+
+/**
+ * Clears an account's second-factor budget (an MFA reset): its owner may enroll again at once.
+ * The password budgets stay: a reset must not hand a guesser a fresh allowance.
+ */
+export async function resetSecondFactorBudget(env: Env, tenantId: string, usernameKey: string) {
+  await callCounters([accountCounter(env, tenantId, usernameKey).reset(["mfa"])]);
 }
 
 /** The attempt that locked an account leaves a trace in the audit trail; a refused one throws 429. */

@@ -48,20 +48,33 @@ async function handleMessage(ctx: ConsumerContext, message: Message<unknown>): P
   const job = readJob(message);
   if (!job) return message.ack();
   try {
-    if (job.kind === "plan") await runPlanPage(ctx.env, ctx.db, job);
-    else await deliver(ctx, job);
-    message.ack();
+    if (job.kind === "plan") {
+      await runPlanPage(ctx.env, ctx.db, job);
+      return message.ack();
+    }
+    const delivery = await deliver(ctx, job);
+    if (delivery.retryInSeconds === undefined) return message.ack();
+    message.retry({ delaySeconds: delivery.retryInSeconds });
   } catch (error) {
-    if (job.kind !== "plan" && isPermanentSendError(error)) {
-      // Retrying cannot help (an address the service refuses): say so once, in the trail.
-      console.error(`email ${job.id} refused for good`, error);
-      await settleDelivery(ctx.db, job.id, "failed");
-      await auditFailedEmail(ctx.db, job, { reason: "refused" });
+    if (error instanceof SendRefused) {
+      // Retrying cannot help (an address the service will not send to): say so once, in the trail.
+      console.error(`email ${error.jobId} refused for good`, error.cause);
+      await bestEffort(() => settleDelivery(ctx.db, error.jobId, "failed"));
+      await bestEffort(() => auditFailedEmail(ctx.db, job as EmailJob, { reason: "refused" }));
       return message.ack();
     }
     console.error(`queue job ${job.kind} failed (attempt ${message.attempts})`, error);
-    if (job.kind !== "plan") await releaseDelivery(ctx.db, job.id);
+    if (job.kind !== "plan") await bestEffort(() => releaseDelivery(ctx.db, job.id));
     message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+  }
+}
+
+/** A write that tidies up after a failure: its own failure is logged and must not stop the batch. */
+async function bestEffort(write: () => Promise<unknown>): Promise<void> {
+  try {
+    await write();
+  } catch (error) {
+    console.error("queue consumer could not record an outcome", error);
   }
 }
 
@@ -73,52 +86,91 @@ function readJob(message: Message<unknown>): QueueJob | null {
   return null;
 }
 
-/**
- * Sends an email once: the delivery row claims its id first (a duplicate of a job already sent,
- * or being sent, stops here), then the daily caps decide, then the binding sends.
- */
-async function deliver(ctx: ConsumerContext, job: EmailJob): Promise<void> {
-  if (!(await claimDelivery(ctx.db, job))) return;
-  const budget = await takeMailBudget(ctx.env, job.tenantId, job.to, ctx.config.emailDailyLimit);
-  if (budget.reached) await auditCapReached(ctx, job, budget.reached);
-  if (!budget.allowed) {
-    console.warn(`email ${job.id} not sent: a daily email cap is reached`);
-    await settleDelivery(ctx.db, job.id, "suppressed");
-    return;
+/** A send the binding refused in words that a retry cannot change. */
+class SendRefused extends Error {
+  constructor(
+    readonly jobId: string,
+    refusal: unknown,
+  ) {
+    super(`email ${jobId} refused`, { cause: refusal });
   }
-  const content = buildEmail(job, ctx.config);
-  await ctx.env.EMAIL.send({
-    from: ctx.config.emailFrom,
-    to: job.to,
-    subject: content.subject,
-    text: content.text,
-    html: content.html,
-  });
-  await settleDelivery(ctx.db, job.id, "sent");
 }
 
-/** True when this consumer now owns the email: new, or taken on by one that never finished. */
-async function claimDelivery(db: Db, job: EmailJob): Promise<boolean> {
+/**
+ * Sends an email once. Its delivery row is claimed first: one already sent (or dropped) stops
+ * here, and one another consumer is sending waits for that consumer's lease. Then the daily caps
+ * decide, once per email whatever its retries, and the binding sends.
+ */
+async function deliver(ctx: ConsumerContext, job: EmailJob): Promise<{ retryInSeconds?: number }> {
+  const claim = await claimDelivery(ctx.db, job);
+  if (claim.state === "done") return {};
+  if (claim.state === "in_flight") return { retryInSeconds: claim.retryInSeconds };
+  if (!claim.budgeted) {
+    const budget = await takeMailBudget(ctx.env, job, ctx.config.emailDailyLimit);
+    if (budget.reached) await auditCapReached(ctx, job, budget.reached);
+    if (!budget.allowed) {
+      console.warn(`email ${job.id} not sent: a daily email cap is reached`);
+      await settleDelivery(ctx.db, job.id, "suppressed");
+      return {};
+    }
+    await ctx.db.update(emailDeliveries).set({ budgeted: true }).where(eq(emailDeliveries.id, job.id));
+  }
+  const content = buildEmail(job, ctx.config);
+  try {
+    await ctx.env.EMAIL.send({
+      from: ctx.config.emailFrom,
+      to: job.to,
+      subject: content.subject,
+      text: content.text,
+      html: content.html,
+    });
+  } catch (error) {
+    if (isPermanentSendError(error)) throw new SendRefused(job.id, error);
+    throw error;
+  }
+  await settleDelivery(ctx.db, job.id, "sent");
+  return {};
+}
+
+type Claim =
+  | { state: "mine"; budgeted: boolean }
+  | { state: "done" }
+  | { state: "in_flight"; retryInSeconds: number };
+
+/**
+ * Takes the email on: new, given back after a failure, or left by a consumer whose lease ran out.
+ * Otherwise it is done (sent, refused, dropped) or being sent elsewhere right now.
+ */
+async function claimDelivery(db: Db, job: EmailJob): Promise<Claim> {
   const at = now();
-  const claimed = await db
-    .insert(emailDeliveries)
-    .values({ id: job.id, tenantId: job.tenantId, claimedAt: at })
-    .onConflictDoUpdate({
-      target: emailDeliveries.id,
-      set: { claimedAt: at },
-      setWhere: and(isNull(emailDeliveries.outcome), lt(emailDeliveries.claimedAt, at - CLAIM_LEASE_MS)),
-    })
-    .returning({ id: emailDeliveries.id });
-  return claimed.length === 1;
+  const [claimed, [row]] = await db.batch([
+    db
+      .insert(emailDeliveries)
+      .values({ id: job.id, tenantId: job.tenantId, claimedAt: at })
+      .onConflictDoUpdate({
+        target: emailDeliveries.id,
+        set: { claimedAt: at },
+        setWhere: and(isNull(emailDeliveries.outcome), lt(emailDeliveries.claimedAt, at - CLAIM_LEASE_MS)),
+      })
+      .returning({ budgeted: emailDeliveries.budgeted }),
+    db.select().from(emailDeliveries).where(eq(emailDeliveries.id, job.id)),
+  ]);
+  const [mine] = claimed;
+  if (mine) return { state: "mine", budgeted: mine.budgeted };
+  if (!row || row.outcome !== null) return { state: "done" };
+  return { state: "in_flight", retryInSeconds: Math.ceil((row.claimedAt + CLAIM_LEASE_MS - at) / 1000) };
 }
 
 function settleDelivery(db: Db, id: string, outcome: "sent" | "failed" | "suppressed") {
   return db.update(emailDeliveries).set({ outcome }).where(eq(emailDeliveries.id, id));
 }
 
-/** Gives a claim back after a temporary failure, so that the retry may take it on at once. */
+/** Gives a claim back after a failure that may pass, so that the retry takes it on at once. */
 function releaseDelivery(db: Db, id: string) {
-  return db.delete(emailDeliveries).where(and(eq(emailDeliveries.id, id), isNull(emailDeliveries.outcome)));
+  return db
+    .update(emailDeliveries)
+    .set({ claimedAt: 0 })
+    .where(and(eq(emailDeliveries.id, id), isNull(emailDeliveries.outcome)));
 }
 
 /**

@@ -41,14 +41,14 @@ export function buildEmail(job: EmailJob, config: Config): EmailContent {
       `Sign in and follow the steps: ${link}`,
     ];
   } else {
-    ({ subject, lines } = securityEmail(job, product, link));
+    ({ subject, lines } = securityMessage(job, product, link));
     lines.unshift(greeting);
   }
   lines.push(`If you did not expect this email, contact your ${job.tenantName} administrator.`);
   return { subject: headerText(subject), text: lines.join("\n\n"), html: toHtml(lines, link) };
 }
 
-function securityEmail(job: Extract<EmailJob, { kind: "security" }>, product: string, link: string) {
+function securityMessage(job: Extract<EmailJob, { kind: "security" }>, product: string, link: string) {
   const when = formatDateTime(job.at);
   switch (job.event) {
     case "mfa_enabled":

@@ -11,17 +11,16 @@ import {
   startSetup,
   verifySetup,
 } from "../auth/mfa";
-import { reauthenticate } from "../auth/reauthentication";
 import { now } from "../clock";
 import { type AppEnv, signedInContext } from "../context";
 import type { Tenant, User } from "../db/schema";
-import { ApiError } from "../errors";
 import { requireAuth } from "../middleware/session";
-import { Alert, CodeField, Icon, LocalTime, Pill, TextField } from "./components";
-import { describeError, showErrorsInPlace } from "./errors";
+import { Alert, CodeField, Icon, LocalTime, Pill } from "./components";
+import { showErrorsInPlace } from "./errors";
 import { formFields, fragment, page, redirect, setSessionCookie, type UiContext } from "./http";
 import { AppPage, BarePage, PageHeader, type Viewer } from "./layout";
 import { BackupCodesPanel, parseFlow, type SetupFlow, SetupPanel, VerifyForm } from "./mfa-panels";
+import { type ConfirmationErrors, ConfirmIdentity, confirmationError, confirmIfAsked } from "./reauth";
 
 export const profileRoutes = new Hono<AppEnv>();
 
@@ -83,21 +82,26 @@ profileRoutes.get("/enroll", requireAuth(["session", "enrollment"]), (c) => {
 profileRoutes.post("/mfa/setup", requireAuth(["session", "enrollment"]), async (c) => {
   const field = await formFields(c);
   const flow = parseFlow(field("flow"));
-  const password = field("password");
+  const code = field("code").slice(0, 64);
+  const { user, tenant } = c.var.auth;
   try {
-    let ctx = signedInContext(c);
-    // The password confirmation a stale session was asked for (ConfirmPasswordCard) comes first.
-    if (password !== "") ctx = { ...ctx, auth: (await reauthenticate(ctx, { password })).auth };
-    const setup = await startSetup(ctx, flow === "move" ? field("code").slice(0, 64) : undefined);
+    const ctx = await confirmIfAsked(signedInContext(c), field);
+    // A move proves the current factor with its own code; the one that confirmed was spent.
+    if (flow === "move" && code === "") {
+      const remaining = await remainingCodes(c, user);
+      return fragment(
+        c,
+        <MfaCard user={user} tenant={tenant} remaining={remaining} open="move" notice={MOVE_CONFIRMED} />,
+      );
+    }
+    const setup = await startSetup(ctx, flow === "move" ? code : undefined);
     return fragment(c, <SetupPanel setup={setup} flow={flow} />);
   } catch (error) {
-    const { user, tenant } = c.var.auth;
-    if (
-      error instanceof ApiError &&
-      (error.code === "reauthentication_required" || (password !== "" && error.code === "invalid_password"))
-    ) {
-      const message = error.code === "invalid_password" ? describeError(error) : undefined;
-      return showErrorsInPlace(c, error, () => <ConfirmPasswordCard flow={flow} error={message} />);
+    const asked = confirmationError(error, field);
+    if (asked) {
+      return showErrorsInPlace(c, error, () => (
+        <ConfirmCard flow={flow} withCode={user.mfaEnabledAt !== null} errors={asked} />
+      ));
     }
     if (flow === "enroll") {
       return showErrorsInPlace(c, error, (message) => (
@@ -116,6 +120,9 @@ profileRoutes.post("/mfa/setup", requireAuth(["session", "enrollment"]), async (
     ));
   }
 });
+
+const MOVE_CONFIRMED =
+  "Confirmed. Now enter a new code from your app (or a backup code) to move to a new device.";
 
 profileRoutes.post("/mfa/verify", requireAuth(["session", "enrollment"]), async (c) => {
   const field = await formFields(c);
@@ -225,12 +232,15 @@ const MfaCard = ({
   remaining,
   open,
   error,
+  notice,
 }: {
   user: User;
   tenant: Tenant;
   remaining: number;
   open?: MfaAction | undefined;
   error?: string | undefined;
+  /** A message for the open panel (what to do next). */
+  notice?: string | undefined;
 }) => {
   const enabled = user.mfaEnabledAt !== null;
   // An error belongs in the panel that asked; when that panel is not offered, above the actions.
@@ -283,6 +293,7 @@ const MfaCard = ({
               endpoint="/ui/mfa/setup"
               open={open}
               error={error}
+              notice={notice}
             />
             <MfaActionPanel
               action="regenerate"
@@ -325,6 +336,7 @@ const MfaActionPanel = ({
   endpoint,
   open,
   error,
+  notice,
   danger = false,
 }: {
   action: MfaAction;
@@ -334,6 +346,7 @@ const MfaActionPanel = ({
   endpoint: string;
   open: MfaAction | undefined;
   error: string | undefined;
+  notice?: string | undefined;
   danger?: boolean;
 }) => (
   <details class="action" open={open === action} data-action={action}>
@@ -355,12 +368,13 @@ const MfaActionPanel = ({
     >
       {action === "move" && <input type="hidden" name="flow" value="move" />}
       {open === action && error && <Alert tone="error">{error}</Alert>}
+      {open === action && notice && <Alert tone="success">{notice}</Alert>}
       <CodeField
         id={`${action}-code`}
         name="code"
         label="Current code from your app, or a backup code"
         kind="any"
-        autofocus={open === action && !!error}
+        autofocus={open === action && (!!error || !!notice)}
       />
       <div class="actions">
         <button type="submit" class={danger ? "btn btn-danger" : "btn btn-primary"}>
@@ -398,12 +412,19 @@ const StartSetupCard = ({
 
 /**
  * A session whose password was proved more than a few minutes ago confirms it before a factor is
- * added (a stolen session alone must not be able to enroll someone else's authenticator).
+ * added or moved (a stolen session alone must not be able to enroll someone else's authenticator).
  */
-const ConfirmPasswordCard = ({ flow, error }: { flow: SetupFlow; error?: string | undefined }) => (
+const ConfirmCard = ({
+  flow,
+  withCode,
+  errors,
+}: {
+  flow: SetupFlow;
+  withCode: boolean;
+  errors: ConfirmationErrors;
+}) => (
   <section id="mfa-card" class="card" aria-labelledby="confirm-title">
     <h2 id="confirm-title">Confirm it's you</h2>
-    <p>Enter your password to turn on two-step verification. We ask for it when you signed in a while ago.</p>
     <form
       class="stack"
       method="post"
@@ -414,14 +435,14 @@ const ConfirmPasswordCard = ({ flow, error }: { flow: SetupFlow; error?: string 
       hx-disabled-elt="find button"
     >
       <input type="hidden" name="flow" value={flow} />
-      <TextField
-        id="confirm-password"
-        name="password"
-        label="Password"
-        type="password"
-        autocomplete="current-password"
-        error={error}
-        maxlength={1024}
+      <ConfirmIdentity
+        withCode={withCode}
+        errors={errors}
+        intro={
+          flow === "move"
+            ? "You signed in a while ago. Enter your password and a current code before you move to a new device."
+            : "You signed in a while ago. Enter your password to turn on two-step verification."
+        }
       />
       <div class="actions">
         <button type="submit" class="btn btn-primary">

@@ -79,7 +79,13 @@ const GRACE_ERROR = `Enter a grace period of 0 to ${MAX_GRACE_PERIOD_DAYS} days.
 function parseSettings(field: (name: string) => string): SettingsPatch | null {
   const days = field("mfa_grace_period_days").trim();
   if (!/^\d{1,3}$/.test(days) || Number(days) > MAX_GRACE_PERIOD_DAYS) return null;
-  return { mfaRequired: field("mfa_required") === "on", mfaGracePeriodDays: Number(days) };
+  const version = field("settings_version");
+  return {
+    mfaRequired: field("mfa_required") === "on",
+    mfaGracePeriodDays: Number(days),
+    // The form says which settings it showed: saving it over a change made since is a conflict.
+    settingsVersion: /^\d{1,9}$/.test(version) ? Number(version) : undefined,
+  };
 }
 
 const SecurityCard = ({
@@ -108,6 +114,7 @@ const SecurityCard = ({
         hx-swap="outerHTML"
         hx-disabled-elt="find button[type='submit']"
       >
+        <input type="hidden" name="settings_version" value={String(tenant.settingsVersion)} />
         <div class="switch-row">
           <input
             type="checkbox"

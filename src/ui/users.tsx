@@ -3,11 +3,12 @@
 import { Hono } from "hono";
 import * as z from "zod";
 import { resetUserMfa } from "../admin/reset";
+import { addTenantUser } from "../admin/users";
 import { Email, NewPassword, Role, Username } from "../api/schemas";
 import { enforcementFor } from "../auth/enforcement";
-import { createUser, listUsers } from "../auth/users";
+import { findTenant, findTenantUser, listUsers } from "../auth/users";
 import { now } from "../clock";
-import { type AppEnv, requestContext } from "../context";
+import { type AppEnv, requestContext, signedInContext } from "../context";
 import type { Tenant, User } from "../db/schema";
 import { ApiError } from "../errors";
 import { adminOnly, nextPageQuery, PAGE_SIZE } from "./admin";
@@ -16,6 +17,7 @@ import { describeError, showErrorsInPlace } from "./errors";
 import { formFields, fragment, page, type UiContext } from "./http";
 import { AppPage, PageHeader, SettingsTabs } from "./layout";
 import { viewerOf } from "./profile";
+import { type ConfirmationErrors, ConfirmIdentity, confirmationError, confirmIfAsked } from "./reauth";
 
 export const userRoutes = new Hono<AppEnv>();
 
@@ -74,9 +76,13 @@ userRoutes.post("/users", ...adminOnly, async (c) => {
     return fragment(c, await usersPanel(c, { values, errors }), 422);
   }
   try {
-    const user = await createUser(c.var.db, c.var.auth.tenant.id, parsed.data, c.var.config.passwordPepper);
+    const user = await addTenantUser(await confirmIfAsked(signedInContext(c), field), parsed.data);
     return fragment(c, await usersPanel(c, { created: user }));
   } catch (error) {
+    const confirm = confirmationError(error, field);
+    if (confirm) {
+      return showErrorsInPlace(c, error, () => usersPanel(c, { values, errors: {}, confirm }));
+    }
     if (!(error instanceof ApiError) || error.code !== "username_taken") throw error;
     return fragment(c, await usersPanel(c, { values, errors: { username: describeError(error) } }), 409);
   }
@@ -85,9 +91,10 @@ userRoutes.post("/users", ...adminOnly, async (c) => {
 userRoutes.post("/users/:userID/reset-mfa", ...adminOnly, async (c) => {
   const { user: admin, tenant } = c.var.auth;
   try {
+    const ctx = { ...requestContext(c), tenant, actor: { kind: "admin" as const, user: admin } };
     const target = await resetUserMfa(
-      { ...requestContext(c), tenant, actor: { kind: "admin", user: admin } },
-      c.req.param("userID").slice(0, 64),
+      ctx,
+      await findTenantUser(c.var.db, tenant.id, c.req.param("userID").slice(0, 64)),
     );
     return fragment(c, <UserRow user={target} tenant={tenant} self={admin.id} notice="MFA reset" />);
   } catch (error) {
@@ -112,12 +119,20 @@ interface PanelState {
   values?: Record<keyof NewUserErrors, string>;
   errors?: NewUserErrors;
   created?: User;
+  /** Creating an admin asked the signed-in admin to confirm it is them. */
+  confirm?: ConfirmationErrors;
 }
 
-/** The list and the create form, re-rendered whole after a create so the new user shows in order. */
+/**
+ * The list and the create form, re-rendered whole after a create so the new user shows in order;
+ * the tenant's counts are read with the list, so they include a user just created.
+ */
 async function usersPanel(c: UiContext, state: PanelState) {
-  const { tenant, user: self } = c.var.auth;
-  const { users, nextCursor } = await listUsers(c.var.db, tenant.id, { limit: PAGE_SIZE });
+  const { user: self } = c.var.auth;
+  const [{ users, nextCursor }, tenant] = await Promise.all([
+    listUsers(c.var.db, c.var.auth.tenant.id, { limit: PAGE_SIZE }),
+    findTenant(c.var.db, c.var.auth.tenant.id),
+  ]);
   return (
     <div id="users-panel" class="users-layout">
       <section class="card" aria-labelledby="users-title">
@@ -150,7 +165,12 @@ async function usersPanel(c: UiContext, state: PanelState) {
           </tbody>
         </table>
       </section>
-      <CreateUserCard values={state.created ? undefined : state.values} errors={state.errors ?? {}} />
+      <CreateUserCard
+        values={state.created ? undefined : state.values}
+        errors={state.errors ?? {}}
+        confirm={state.confirm}
+        withCode={self.mfaEnabledAt !== null}
+      />
     </div>
   );
 }
@@ -249,9 +269,13 @@ const ResetMfa = ({ user }: { user: User }) => (
 const CreateUserCard = ({
   values,
   errors,
+  confirm,
+  withCode,
 }: {
   values: Record<keyof NewUserErrors, string> | undefined;
   errors: NewUserErrors;
+  confirm: ConfirmationErrors | undefined;
+  withCode: boolean;
 }) => (
   <section class="card" aria-labelledby="create-title">
     <h2 id="create-title">Create user</h2>
@@ -305,6 +329,13 @@ const CreateUserCard = ({
           </option>
         </select>
       </div>
+      {confirm && (
+        <ConfirmIdentity
+          withCode={withCode}
+          errors={confirm}
+          intro="You signed in a while ago. Creating an admin needs your password again."
+        />
+      )}
       <div class="actions">
         <button type="submit" class="btn btn-primary">
           Create user

@@ -5,13 +5,21 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
+import { emailDeliveries } from "../../src/db/schema";
 import worker from "../../src/index";
 import { POLICIES } from "../../src/limiter/policy";
-import { type EmailJob, type PlanJob, planJob, type QueueJob, securityEmail } from "../../src/reminders/jobs";
+import {
+  type EmailJob,
+  type PlanJob,
+  planJob,
+  type QueueJob,
+  reminderEmail,
+  securityEmail,
+} from "../../src/reminders/jobs";
 import { runPlanPage } from "../../src/reminders/plan";
 import { addUser, createTenant, db } from "../helpers/factory";
 import { call, expectError, ORIGIN, sessionToken } from "../helpers/http";
-import { recordingEmail, recordingQueue } from "../helpers/recording";
+import { recordingEmail, recordingQueue, type SentEmail } from "../helpers/recording";
 
 const person = (tenantId: string, to: string, n = 0) => ({
   id: `user-${n}-${crypto.randomUUID()}`,
@@ -113,7 +121,87 @@ describe("daily email caps", () => {
   });
 });
 
+describe("security emails", () => {
+  const reminder = (tenantId: string, to: string, n: number) =>
+    reminderEmail(person(tenantId, to, n), "Bulk", {
+      deadline: null,
+      milestone: "manual",
+      runId: crypto.randomUUID(),
+    });
+
+  it("reach their user whatever another tenant's reminders did to the same address", async () => {
+    const victim = `victim-${crypto.randomUUID()}@elsewhere.example`;
+    const other = await createTenant();
+    const own = await createTenant();
+    const flood = await consume(Array.from({ length: 25 }, (_, n) => reminder(other.tenantId, victim, n)));
+    expect(flood.sent).toHaveLength(POLICIES.mailPerRecipient.limit);
+    const alert = securityEmail(person(own.tenantId, victim), "Own", "mfa_disabled");
+    expect((await consume([alert])).sent.map((e) => e.to)).toEqual([victim]);
+  });
+
+  it("are not used up by the tenant's own reminders", async () => {
+    const { tenantId } = await createTenant();
+    const reminders = Array.from({ length: 12 }, (_, n) =>
+      reminder(tenantId, `r${n}-${crypto.randomUUID()}@acme.example`, n),
+    );
+    expect((await consume(reminders, { EMAIL_DAILY_LIMIT: "10" })).sent).toHaveLength(10);
+    const alert = securityEmail(
+      person(tenantId, `s-${crypto.randomUUID()}@acme.example`),
+      "Acme",
+      "mfa_reset",
+    );
+    expect((await consume([alert], { EMAIL_DAILY_LIMIT: "10" })).sent).toHaveLength(1);
+  });
+});
+
+describe("the recipient cap", () => {
+  it("counts the +tags of one mailbox as that mailbox", async () => {
+    const { tenantId } = await createTenant();
+    const base = `tagged-${crypto.randomUUID().slice(0, 8)}`;
+    const jobs = Array.from({ length: 25 }, (_, n) =>
+      reminderEmail(person(tenantId, `${base}+${n}@elsewhere.example`, n), "Acme", {
+        deadline: null,
+        milestone: "manual",
+        runId: "tags",
+      }),
+    );
+    expect((await consume(jobs)).sent).toHaveLength(POLICIES.mailPerRecipient.limit);
+  });
+
+  it("counts an email once, however many times a failure that may pass retries it", async () => {
+    const { tenantId } = await createTenant();
+    const to = `retried-${crypto.randomUUID()}@acme.example`;
+    const flaky = securityEmail(person(tenantId, to), "Acme", "mfa_enabled");
+    let failures = 3;
+    const outage = {
+      send: async (message: SentEmail) => {
+        if (failures-- > 0) throw new Error("Service temporarily unavailable");
+        return env.EMAIL.send(message as never);
+      },
+    } as unknown as SendEmail;
+    for (let attempt = 0; attempt < 4; attempt++) await consume([flaky], { EMAIL: outage });
+    const rest = Array.from({ length: POLICIES.mailPerRecipient.limit }, (_, n) =>
+      securityEmail(person(tenantId, to, n + 1), "Acme", "mfa_enabled"),
+    );
+    // 1 sent after its retries + 19 of these: the 20th of these is the first over the cap.
+    expect((await consume(rest)).sent).toHaveLength(POLICIES.mailPerRecipient.limit - 1);
+  });
+});
+
 describe("the queue consumer", () => {
+  it("retries an email another consumer is sending, after that consumer's lease, instead of dropping it", async () => {
+    const { tenantId } = await createTenant();
+    const job = securityEmail(
+      person(tenantId, `inflight-${crypto.randomUUID()}@acme.example`),
+      "Acme",
+      "mfa_reset",
+    );
+    await db.insert(emailDeliveries).values({ id: job.id, tenantId, claimedAt: Date.now() });
+    const { acked, retried, sent } = await consume([job]);
+    expect([acked, sent]).toEqual([[], []]);
+    expect(retried).toEqual(["m0"]);
+  });
+
   const good = (tenantId: string) =>
     securityEmail(person(tenantId, `ok-${crypto.randomUUID()}@acme.example`), "Acme", "mfa_enabled");
 

@@ -143,6 +143,11 @@ describe("configuration", () => {
     "https://auth.example",
     "http://sign-in.acme.io",
     "https://sign-in.acme.io/login",
+    "https://localhost..",
+    "https://10.0.0.1",
+    "https://[::ffff:7f00:1]",
+    "https://auth.internal",
+    "https://router.home.arpa",
     "",
   ])("refuses to serve a deployed Worker whose PUBLIC_ORIGIN is %j", async (origin) => {
     const response = await health(production({ PUBLIC_ORIGIN: origin }));
@@ -150,12 +155,29 @@ describe("configuration", () => {
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("misconfigured");
   });
 
-  it.each(["no-reply@example.com", "no-reply@mail.test", "not-an-email", "a@acme.io\r\nBcc: x@acme.io", ""])(
-    "refuses to serve a deployed Worker whose EMAIL_FROM is %j",
-    async (sender) => {
-      expect((await health(production({ EMAIL_FROM: sender }))).status).toBe(503);
-    },
-  );
+  it.each([
+    "no-reply@example.com",
+    "no-reply@mail.test",
+    "a@10.0.0.1",
+    "not-an-email",
+    "a@acme.io\r\nBcc: x@acme.io",
+    "",
+  ])("refuses to serve a deployed Worker whose EMAIL_FROM is %j", async (sender) => {
+    expect((await health(production({ EMAIL_FROM: sender }))).status).toBe(503);
+  });
+
+  it("answers in development only requests to this machine", async () => {
+    const local = {
+      PUBLIC_ORIGIN: "http://localhost:8787",
+      EMAIL_FROM: "no-reply@example.com",
+      ENVIRONMENT: "development",
+    };
+    const deployed = await app.fetch(new Request("https://sign-in.acme.io/api/v1/health"), production(local));
+    expect(deployed.status).toBe(503);
+    expect(
+      (await app.fetch(new Request("http://127.0.0.1:8787/api/v1/health"), production(local))).status,
+    ).toBe(200);
+  });
 
   it("accepts local values in development only", async () => {
     const local = { PUBLIC_ORIGIN: "http://localhost:8787", EMAIL_FROM: "no-reply@example.com" };

@@ -83,6 +83,11 @@ describe("the operator's MFA reset", () => {
     advanceClock(OPERATOR_GRANT_LIFETIME_MS + 1000);
     expect((await operatorReset(late, body)).status).toBe(401);
 
+    // A CLI whose clock runs ahead cannot stretch a grant's life.
+    const { token: ahead, row } = await newOperatorGrant("reset-mfa", tenantId, user.username);
+    await db.insert(operatorGrants).values({ ...row, expiresAt: row.expiresAt + 60 * 60_000 });
+    expect((await operatorReset(ahead, body)).status).toBe(401);
+
     const token = await grant(tenantId, user.username.toUpperCase()); // usernames fold case
     expect((await operatorReset(token, body)).status).toBe(200);
     expect((await operatorReset(token, body)).status).toBe(401);

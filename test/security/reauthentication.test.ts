@@ -95,6 +95,26 @@ describe("turning MFA on", () => {
     expectError(await login(user, { mfa_code: code }), 401, "invalid_mfa_code");
   });
 
+  it("is needed to move to a new device too: a stolen session and a leaked code are not enough", async () => {
+    const { tenantId } = await createTenant();
+    const user = await enrollMfa(await addUser(tenantId));
+    advanceClock(FRESH_MS + 1000);
+    expectError(
+      await call("POST", "/api/v1/mfa/setup", { token: user.token, body: { code: user.backupCodes[0] } }),
+      401,
+      "reauthentication_required",
+    );
+    // The backup code was not spent by the refusal.
+    nextStep();
+    const code = await totpCode(user.secret);
+    expect((await reauthenticate(user.token, { password: user.password, code })).status).toBe(200);
+    const moved = await call("POST", "/api/v1/mfa/setup", {
+      token: user.token,
+      body: { code: user.backupCodes[0] },
+    });
+    expect(moved.status).toBe(200);
+  });
+
   it("emails the owner once MFA is on", async () => {
     const { tenantId } = await createTenant();
     const user = await addUser(tenantId);
@@ -117,5 +137,40 @@ describe("turning MFA on", () => {
       userId: user.user.id,
       to: user.user.email,
     } satisfies Partial<EmailJob>);
+  });
+});
+
+describe("creating users", () => {
+  const create = (tenantId: string, token: string, role: "admin" | "member") =>
+    call("POST", `/api/v1/tenants/${tenantId}/users`, {
+      token,
+      body: {
+        username: `new-${role}-${crypto.randomUUID().slice(0, 6)}`,
+        email: "n@example.com",
+        password: "a long enough password",
+        role,
+      },
+    });
+
+  it("needs a fresh sign-in for an admin (a stolen session must not mint a lasting one), and audits every account", async () => {
+    const { tenantId, admin } = await createTenant();
+    const token = await sessionToken(admin);
+    advanceClock(FRESH_MS + 1000);
+    expectError(await create(tenantId, token, "admin"), 401, "reauthentication_required");
+    const member = await create(tenantId, token, "member");
+    expect(member.status).toBe(201);
+    expect((await reauthenticate(token, { password: admin.password })).status).toBe(200);
+    const newAdmin = await create(tenantId, token, "admin");
+    expect(newAdmin.status).toBe(201);
+
+    const events = await env.DB.prepare(
+      "select actor_id, target_id, details from audit_events where tenant_id = ? and action = 'user.created' order by at",
+    )
+      .bind(tenantId)
+      .all<{ actor_id: string; target_id: string; details: string }>();
+    expect(events.results.map((e) => [e.actor_id, e.target_id, JSON.parse(e.details).role])).toEqual([
+      [admin.user.id, member.json.user.id, "member"],
+      [admin.user.id, newAdmin.json.user.id, "admin"],
+    ]);
   });
 });

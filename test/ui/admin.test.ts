@@ -1,7 +1,7 @@
 // The admin screens: Security (with its preview), MFA Status, Users and the audit log.
 import { describe, expect, it } from "vitest";
 import { DAY_MS } from "../../src/auth/enforcement";
-import { now } from "../../src/clock";
+import { advanceClock, now } from "../../src/clock";
 import { addUser, createTenant } from "../helpers/factory";
 import { call, login, sessionToken } from "../helpers/http";
 import { enrollMfa } from "../helpers/totp";
@@ -100,6 +100,26 @@ describe("admin screens", () => {
     expect((await settings(tenantId, token)).mfa_required).toBe(false);
   });
 
+  it("Security refuses to save a form over a change made since it was shown", async () => {
+    const { tenantId, admin, client } = await adminClient();
+    const page = await client.get("/ui/settings/security", { htmx: false });
+    const shown = page.html.match(/name="settings_version" value="(\d+)"/)?.[1];
+    expect(shown).toBeDefined();
+    // Another admin turns enforcement on meanwhile.
+    const token = await sessionToken(admin);
+    await call("PATCH", `/api/v1/tenants/${tenantId}/settings`, {
+      token,
+      body: { mfa_required: true, mfa_grace_period_days: 14 },
+    });
+    const stale = await client.post("/ui/settings/security", {
+      mfa_grace_period_days: "3",
+      settings_version: shown as string,
+    });
+    expect(stale.status).toBe(409);
+    expect(decode(stale.html)).toContain("Someone else changed these settings a moment ago.");
+    expect(await settings(tenantId, token)).toMatchObject({ mfa_required: true, mfa_grace_period_days: 14 });
+  });
+
   it("MFA Status shows total vs enrolled, who lacks MFA with deadlines, and sends reminders with the result", async () => {
     const { tenantId, client } = await adminClient();
     const late = await addUser(tenantId, { username: "bob" });
@@ -171,6 +191,39 @@ describe("admin screens", () => {
     expect(invalid.html).toContain('aria-invalid="true"');
     expect(invalid.html).toContain("Enter an email address.");
     expect(invalid.html).toContain("Use 8 to 128 characters.");
+  });
+
+  it("Users counts a user just created at once", async () => {
+    const { client } = await adminClient();
+    const created = await client.post("/ui/settings/users", {
+      username: "counted",
+      email: "counted@example.com",
+      password: "a long enough password",
+      role: "member",
+    });
+    expect(created.status).toBe(200);
+    expect(decode(created.html)).toContain("2 total · 0 with MFA");
+  });
+
+  it("Users asks a stale admin to confirm it is them before creating an admin, in the form", async () => {
+    const { client, admin } = await adminClient();
+    advanceClock(11 * 60_000);
+    const form = {
+      username: "deputy",
+      email: "deputy@example.com",
+      password: "a long enough password",
+      role: "admin",
+    };
+    const asked = await client.post("/ui/settings/users", form);
+    expect(asked.status).toBe(401);
+    expect(decode(asked.html)).toContain("Confirm it's you");
+    expect(asked.html).toMatch(/<input[^>]*name="confirm_password"[^>]*autocomplete="current-password"/);
+    expect(asked.html).toContain('value="deputy"'); // what was typed is kept
+    const wrong = await client.post("/ui/settings/users", { ...form, confirm_password: "nope" });
+    expect(textOf(wrong.html, "confirm-password-error")).toBe("That password is not right.");
+    const done = await client.post("/ui/settings/users", { ...form, confirm_password: admin.password });
+    expect(done.status).toBe(200);
+    expect(done.html).toContain("Created <strong>deputy</strong>");
   });
 
   it("Users resets a user's MFA after a confirmation: sessions end and the row says so", async () => {

@@ -58,16 +58,38 @@ describe("Profile", () => {
     const asked = await client.post("/ui/mfa/setup", { flow: "enable" });
     expect(asked.status).toBe(401);
     expect(textOf(asked.html, "mfa-card")).toContain("Confirm it's you");
-    expect(asked.html).toMatch(/<input[^>]*name="password"[^>]*autocomplete="current-password"/);
+    expect(asked.html).toMatch(/<input[^>]*name="confirm_password"[^>]*autocomplete="current-password"/);
+    expect(asked.html).not.toContain("confirm_code"); // no MFA yet: the password alone
     expect(asked.html).not.toContain("manual-key");
 
-    const wrong = await client.post("/ui/mfa/setup", { flow: "enable", password: "not it" });
+    const wrong = await client.post("/ui/mfa/setup", { flow: "enable", confirm_password: "not it" });
     expect(wrong.status).toBe(401);
     expect(textOf(wrong.html, "confirm-password-error")).toBe("That password is not right.");
 
-    const confirmed = await client.post("/ui/mfa/setup", { flow: "enable", password: user.password });
+    const confirmed = await client.post("/ui/mfa/setup", { flow: "enable", confirm_password: user.password });
     expect(confirmed.status).toBe(200);
     expect(manualKey(confirmed.html)).toMatch(/^[A-Z2-7]{32}$/);
+  });
+
+  it("asks a stale session for its password and a code before a move, then for the move's own code", async () => {
+    const user = await newUser();
+    const client = await signInUi(user);
+    const { secret } = await enableThroughUi(client);
+    advanceClock(11 * 60_000);
+    const asked = await client.post("/ui/mfa/setup", { flow: "move", code: await totpCode(secret) });
+    expect(asked.status).toBe(401);
+    expect(asked.html).toContain('name="confirm_code"');
+    const confirmed = await client.post("/ui/mfa/setup", {
+      flow: "move",
+      confirm_password: user.password,
+      confirm_code: await totpCode(secret),
+    });
+    expect(confirmed.status).toBe(200);
+    expect(decode(confirmed.html)).toContain("Confirmed. Now enter a new code");
+    nextStep();
+    const moving = await client.post("/ui/mfa/setup", { flow: "move", code: await totpCode(secret) });
+    expect(moving.status).toBe(200);
+    expect(manualKey(moving.html)).toMatch(/^[A-Z2-7]{32}$/);
   });
 
   it("enables MFA: QR code and manual key, then the code, then the backup codes exactly once", async () => {

@@ -55,7 +55,7 @@ describe("attempt counter", () => {
     expect(after.allowed).toBe(false);
     advanceClock(365 * 24 * 3600 * 1000);
     expect((await stub.attempt(succeed)).allowed).toBe(false);
-    await stub.reset();
+    await stub.reset(["mfa"]);
     expect((await stub.attempt(succeed)).allowed).toBe(true);
   });
 

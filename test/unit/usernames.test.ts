@@ -1,6 +1,6 @@
 // Usernames that look like another: one script per name (UTS #39 Highly Restrictive), NFKC keys.
 import { describe, expect, it } from "vitest";
-import { normalizeUsername, usesOneScript } from "../../src/auth/usernames";
+import { normalizeUsername, usernameProblem, usesOneScript } from "../../src/auth/usernames";
 
 describe("usesOneScript", () => {
   it.each([
@@ -30,5 +30,26 @@ describe("usesOneScript", () => {
 describe("normalizeUsername", () => {
   it("folds width and case into one key", () => {
     expect(normalizeUsername(" ＡＤＭＩＮ ")).toBe("admin");
+  });
+});
+
+describe("usernameProblem", () => {
+  it.each([
+    ["admin⑴", "may hold"], // NFKC: admin(1)
+    ["ﷺ", "may hold"], // NFKC: a phrase with spaces
+    ["x¼", "may hold"], // NFKC: x1⁄4
+  ])("checks %s as it is stored (NFKC)", (name, problem) => {
+    expect(usernameProblem(name)).toContain(problem);
+  });
+
+  it.each(["देवनागरी", "தமிழ்", "বাংলা", "re\u0301sume\u0301", "résumé"])(
+    "takes %s, whose script writes letters with marks",
+    (name) => {
+      expect(usernameProblem(name)).toBeNull();
+    },
+  );
+
+  it("refuses a pile of combining marks on one letter", () => {
+    expect(usernameProblem("a\u0301\u0302\u0303\u0304\u0306")).toContain("may hold");
   });
 });
