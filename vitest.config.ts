@@ -34,7 +34,7 @@ export default defineConfig(async () => {
     test: {
       include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
       exclude: ["test/browser/**"],
-      setupFiles: ["./test/setup/migrations.ts"],
+      setupFiles: ["./test/setup/migrations.ts", "./test/setup/contract.ts"],
     },
   };
 });

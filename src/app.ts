@@ -1,16 +1,17 @@
 // The Hono app: middleware, the routers, and the one place errors become responses.
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import * as z from "zod";
 import { authRoutes } from "./api/auth";
 import { healthRoutes } from "./api/health";
 import { mfaRoutes } from "./api/mfa";
-import { buildOpenApiDocument } from "./api/openapi";
 import { operatorRoutes } from "./api/operator";
+import { buildOpenApiDocument, createRoute, createRouter } from "./api/router";
 import { tenantRoutes } from "./api/tenants";
 import { userRoutes } from "./api/users";
 import type { AppEnv } from "./context";
 import { openDb } from "./db/client";
-import { ConfigError, isLoopbackHost, loadConfig } from "./env";
+import { type Config, ConfigError, isLoopbackHost, loadConfig } from "./env";
 import { ApiError, errorBody, toApiError } from "./errors";
 import { jsonBodies, noStore, sameOriginForms, sameOriginOnly, securityHeaders } from "./middleware/security";
 import { uiRoutes } from "./ui";
@@ -47,8 +48,29 @@ app.use(
 );
 
 const API_BASE = "/api/v1";
+
+// The document describes itself too.
+const documentRoutes = createRouter();
+documentRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/openapi.json",
+    operationId: "getOpenApiDocument",
+    auth: "none",
+    summary: "This OpenAPI 3.1 document",
+    responses: {
+      200: {
+        description: "The document, with the configured origin as its server",
+        content: { "application/json": { schema: z.record(z.string(), z.unknown()) } },
+      },
+    },
+  }),
+  (c) => c.json(openApiDocument(c.var.config), 200),
+);
+
 const API_ROUTERS = [
   ["/", healthRoutes],
+  ["/", documentRoutes],
   ["/auth", authRoutes],
   ["/mfa", mfaRoutes],
   ["/tenants", userRoutes],
@@ -60,30 +82,30 @@ const api = app.basePath(API_BASE);
 for (const [prefix, router] of API_ROUTERS) api.route(prefix, router);
 app.route("/ui", uiRoutes);
 
-api.get("/openapi.json", (c) =>
-  c.json(
-    buildOpenApiDocument({
+const documents = new Map<string, ReturnType<typeof buildOpenApiDocument>>();
+
+/** The OpenAPI document (built once per origin and name; scripts/openapi.ts writes it to docs/). */
+export function openApiDocument(config: Pick<Config, "productName" | "publicOrigin">) {
+  const key = `${config.productName}\n${config.publicOrigin}`;
+  let document = documents.get(key);
+  if (!document) {
+    document = buildOpenApiDocument({
       info: {
-        title: `${c.env.PRODUCT_NAME} sign-in and MFA API`,
+        title: `${config.productName} sign-in and MFA API`,
         version: "1",
         description:
-          "Errors always have the shape {error: {code, message, details?}}; see the README for the codes.",
+          "Errors always have the shape {error: {code, message, details?}}; clients branch on code. Every answer carries Cache-Control: no-store.",
+        license: { name: "Proprietary" },
       },
       // The configured origin, never the request's Host header (which the caller chooses).
-      servers: [{ url: c.var.config.publicOrigin }],
+      servers: [{ url: config.publicOrigin }],
       basePath: API_BASE,
       routers: API_ROUTERS,
-      securitySchemes: {
-        bearerAuth: { type: "http", scheme: "bearer" },
-        operatorGrant: {
-          type: "http",
-          scheme: "bearer",
-          description: "A one-time grant written into D1 by the operator CLI",
-        },
-      },
-    }),
-  ),
-);
+    });
+    documents.set(key, document);
+  }
+  return document;
+}
 
 app.notFound((c) => {
   const path = new URL(c.req.url).pathname;

@@ -7,18 +7,8 @@ import { revokeSession } from "../auth/sessions";
 import { toPublicUser } from "../auth/users";
 import { now } from "../clock";
 import { requestContext, signedInContext } from "../context";
-import { requireAuth } from "../middleware/session";
-import { createRoute, createRouter } from "./openapi";
-import {
-  bearerSecurity,
-  EnrollmentNotice,
-  errorResponses,
-  MfaCode,
-  SignInPassword,
-  SignInUsername,
-  TenantId,
-  User,
-} from "./schemas";
+import { createRoute, createRouter } from "./router";
+import { EnrollmentNotice, MfaCode, SignInPassword, SignInUsername, TenantId, User } from "./schemas";
 
 export const authRoutes = createRouter();
 
@@ -82,6 +72,8 @@ authRoutes.openapi(
   createRoute({
     method: "post",
     path: "/login",
+    operationId: "signIn",
+    auth: "none",
     summary: "Sign in with a password and, when MFA is on, a TOTP or backup code",
     description:
       "With MFA on, a password without a code answers mfa_required with an mfa_token; the second request sends the code either with the password again (as documented) or with that token instead.",
@@ -95,8 +87,8 @@ authRoutes.openapi(
           },
         },
       },
-      ...errorResponses(400, 401, 429, 503),
     },
+    errors: [401, 429],
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -132,16 +124,14 @@ authRoutes.openapi(
   },
 );
 
-// Signing out always works: with an enrollment token, and with a session whose enrollment is due
-// (requireAuth lets both through only where enrollment tokens are taken).
-authRoutes.use("/logout", requireAuth(["session", "enrollment"]));
 authRoutes.openapi(
   createRoute({
     method: "post",
     path: "/logout",
+    operationId: "signOut",
+    auth: "session-or-enrollment",
     summary: "End the current session",
-    security: bearerSecurity,
-    responses: { 204: { description: "The session has ended" }, ...errorResponses(401) },
+    responses: { 204: { description: "The session has ended" } },
   }),
   async (c) => {
     await revokeSession(c.var.db, c.var.auth.session.id);
@@ -149,16 +139,15 @@ authRoutes.openapi(
   },
 );
 
-// A session whose enrollment is due must be able to prove its password to start that enrollment.
-authRoutes.use("/reauthenticate", requireAuth(["session", "enrollment"]));
 authRoutes.openapi(
   createRoute({
     method: "post",
     path: "/reauthenticate",
+    operationId: "reauthenticate",
+    auth: "session-or-enrollment",
     summary: "Prove the password again (and a code when MFA is on) before adding a factor",
     description:
       "Turning MFA on needs a session whose password was proved within the last 10 minutes; an older session is answered 401 reauthentication_required and calls this first. Counts against the same attempt budgets as sign-in.",
-    security: bearerSecurity,
     request: {
       body: {
         required: true,
@@ -184,8 +173,8 @@ authRoutes.openapi(
           },
         },
       },
-      ...errorResponses(400, 401, 429, 503),
     },
+    errors: [429],
   }),
   async (c) => {
     const { password, code } = c.req.valid("json");
@@ -194,13 +183,13 @@ authRoutes.openapi(
   },
 );
 
-authRoutes.use("/me", requireAuth());
 authRoutes.openapi(
   createRoute({
     method: "get",
     path: "/me",
+    operationId: "getMe",
+    auth: "session",
     summary: "The signed-in user",
-    security: bearerSecurity,
     responses: {
       200: {
         description: "The user, and the grace countdown while MFA enrollment is due",
@@ -210,7 +199,6 @@ authRoutes.openapi(
           },
         },
       },
-      ...errorResponses(401),
     },
   }),
   (c) => {

@@ -12,18 +12,10 @@ import {
 import { toPublicUser } from "../auth/users";
 import { now } from "../clock";
 import { signedInContext } from "../context";
-import { requireAuth } from "../middleware/session";
-import { createRoute, createRouter } from "./openapi";
-import { bearerSecurity, errorResponses, MfaCode, User } from "./schemas";
+import { createRoute, createRouter } from "./router";
+import { MfaCode, User } from "./schemas";
 
 export const mfaRoutes = createRouter();
-
-// Setup and verify also take an enrollment token; every other route needs a full session.
-mfaRoutes.use("/setup", requireAuth(["session", "enrollment"]));
-mfaRoutes.use("/verify", requireAuth(["session", "enrollment"]));
-mfaRoutes.use("/disable", requireAuth());
-mfaRoutes.use("/backup-codes", requireAuth());
-mfaRoutes.use("/status", requireAuth());
 
 const CodeRequest = z.object({ code: MfaCode }).strict().meta({ id: "CodeRequest" });
 const BackupCodes = z.array(z.string().regex(/^\d{8}$/)).length(10);
@@ -32,8 +24,9 @@ mfaRoutes.openapi(
   createRoute({
     method: "post",
     path: "/setup",
+    operationId: "startMfaSetup",
+    auth: "session-or-enrollment",
     summary: "Start enrollment (or a move to a new device, with a current code)",
-    security: bearerSecurity,
     request: {
       body: {
         required: false,
@@ -56,8 +49,8 @@ mfaRoutes.openapi(
           },
         },
       },
-      ...errorResponses(400, 401, 429, 503),
     },
+    errors: [429],
   }),
   async (c) => {
     const { code } = c.req.valid("json");
@@ -78,8 +71,9 @@ mfaRoutes.openapi(
   createRoute({
     method: "post",
     path: "/verify",
+    operationId: "verifyMfaSetup",
+    auth: "session-or-enrollment",
     summary: "Confirm the pending secret with a code from it and turn MFA on",
-    security: bearerSecurity,
     request: { body: { required: true, content: { "application/json": { schema: CodeRequest } } } },
     responses: {
       200: {
@@ -95,8 +89,8 @@ mfaRoutes.openapi(
           },
         },
       },
-      ...errorResponses(400, 401, 409, 429, 503),
     },
+    errors: [409, 429],
   }),
   async (c) => {
     const { code } = c.req.valid("json");
@@ -118,16 +112,17 @@ mfaRoutes.openapi(
   createRoute({
     method: "post",
     path: "/disable",
+    operationId: "disableMfa",
+    auth: "session",
     summary: "Turn MFA off with a current TOTP or backup code",
-    security: bearerSecurity,
     request: { body: { required: true, content: { "application/json": { schema: CodeRequest } } } },
     responses: {
       200: {
         description: "MFA is off; the user's other sessions have ended",
         content: { "application/json": { schema: z.object({ mfa_enabled: z.literal(false) }) } },
       },
-      ...errorResponses(400, 401, 403, 409, 429, 503),
     },
+    errors: [409, 429],
   }),
   async (c) => {
     await disableMfa(signedInContext(c), c.req.valid("json").code);
@@ -139,16 +134,17 @@ mfaRoutes.openapi(
   createRoute({
     method: "post",
     path: "/backup-codes",
+    operationId: "regenerateBackupCodes",
+    auth: "session",
     summary: "Replace all backup codes, with a current TOTP or backup code",
-    security: bearerSecurity,
     request: { body: { required: true, content: { "application/json": { schema: CodeRequest } } } },
     responses: {
       200: {
         description: "The new codes, shown this once",
         content: { "application/json": { schema: z.object({ backup_codes: BackupCodes }) } },
       },
-      ...errorResponses(400, 401, 409, 429, 503),
     },
+    errors: [409, 429],
   }),
   async (c) => {
     const codes = await regenerateBackupCodes(signedInContext(c), c.req.valid("json").code);
@@ -160,8 +156,9 @@ mfaRoutes.openapi(
   createRoute({
     method: "get",
     path: "/status",
+    operationId: "getMfaStatus",
+    auth: "session",
     summary: "The signed-in user's MFA state",
-    security: bearerSecurity,
     responses: {
       200: {
         description: "MFA state",
@@ -182,7 +179,6 @@ mfaRoutes.openapi(
           },
         },
       },
-      ...errorResponses(401),
     },
   }),
   async (c) => {

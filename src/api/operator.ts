@@ -6,8 +6,8 @@ import { resetUserMfa } from "../admin/reset";
 import { findUserByName, toPublicUser } from "../auth/users";
 import { requestContext } from "../context";
 import { ApiError } from "../errors";
-import { createRoute, createRouter } from "./openapi";
-import { errorResponses, SignInUsername, TenantId, User } from "./schemas";
+import { createRoute, createRouter } from "./router";
+import { SignInUsername, TenantId, User } from "./schemas";
 
 export const operatorRoutes = createRouter();
 
@@ -15,10 +15,11 @@ operatorRoutes.openapi(
   createRoute({
     method: "post",
     path: "/reset-mfa",
+    operationId: "operatorResetMfa",
+    auth: "operator",
     summary: "Break-glass MFA reset by the operator (npm run admin -- reset-mfa)",
     description:
       "The bearer token is a one-time grant the operator CLI wrote into D1 for this tenant and user (two minutes). The reset is the admin's: MFA removed, sessions and attempt counters cleared, the user emailed, the audit trail written.",
-    security: [{ operatorGrant: [] }],
     request: {
       body: {
         required: true,
@@ -37,8 +38,8 @@ operatorRoutes.openapi(
         description: "The user, without MFA",
         content: { "application/json": { schema: z.object({ user: User }) } },
       },
-      ...errorResponses(400, 401, 404, 503),
     },
+    errors: [404],
   }),
   async (c) => {
     const { tenant_id: tenantId, username } = c.req.valid("json");

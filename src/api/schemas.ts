@@ -7,7 +7,7 @@ import { fromBase64Url, toBase64Url } from "../encoding";
 export const TenantId = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, "must be a slug: lowercase letters, digits and dashes, 2 to 63 long")
-  .meta({ example: "demo" });
+  .meta({ examples: ["demo"] });
 
 export const TenantParams = z.object({
   tenantID: TenantId,
@@ -23,7 +23,7 @@ export const Username = z
     if (problem) ctx.addIssue({ code: "custom", message: problem });
   })
   .meta({
-    example: "alice",
+    examples: ["alice"],
     description:
       "Letters and digits of one script (Unicode, NFKC), and . _ @ + -; unique per tenant whatever its case or width",
   });
@@ -61,10 +61,14 @@ export const SignInUsername = z.string().min(1).max(256);
 export const SignInPassword = z.string().min(1).max(1024);
 
 /** A code as typed: 6-digit TOTP or 8-digit backup code, spaces and dashes ignored. */
-export const MfaCode = z.string().max(64).meta({
-  description: "A current 6-digit TOTP code or an unused 8-digit backup code; spaces and dashes are ignored",
-  example: "123456",
-});
+export const MfaCode = z
+  .string()
+  .max(64)
+  .meta({
+    description:
+      "A current 6-digit TOTP code or an unused 8-digit backup code; spaces and dashes are ignored",
+    examples: ["123456"],
+  });
 
 export const User = z
   .object({
@@ -85,20 +89,13 @@ export const EnrollmentNotice = z
   })
   .meta({ id: "EnrollmentNotice", description: "The tenant requires MFA; the user is in the grace period" });
 
-export const ErrorResponse = z
-  .object({
-    error: z.object({
-      code: z.string().meta({ example: "invalid_request" }),
-      message: z.string(),
-      details: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-    }),
-  })
-  .meta({ id: "Error" });
-
 /** A cursor is opaque to clients; today it is the last sort key seen, base64url-encoded. */
 export const Cursor = z
   .string()
   .max(400)
+  .meta({
+    description: "The next_cursor of the previous page, as it came: opaque, not to be built or changed",
+  })
   .optional()
   .transform((value, ctx) => {
     if (value === undefined) return undefined;
@@ -116,27 +113,3 @@ export function encodeCursor(key: string | null): string | null {
 }
 
 export const PageLimit = z.coerce.number().int().min(1).max(200).default(50);
-
-/** Every error a route may answer with, for the OpenAPI document. */
-export function errorResponses(...statuses: number[]) {
-  const described: Record<number, string> = {
-    400: "Invalid request",
-    401: "Not authenticated",
-    403: "Forbidden",
-    404: "Not found",
-    409: "Conflict",
-    429: "Too many attempts (Retry-After header)",
-    503: "Unavailable",
-  };
-  return Object.fromEntries(
-    statuses.map((status) => [
-      status,
-      {
-        description: described[status] ?? "Error",
-        content: { "application/json": { schema: ErrorResponse } },
-      },
-    ]),
-  );
-}
-
-export const bearerSecurity = [{ bearerAuth: [] }];

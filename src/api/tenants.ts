@@ -9,17 +9,8 @@ import { listAuditEvents } from "../auth/audit";
 import { MAX_GRACE_PERIOD_DAYS } from "../auth/enforcement";
 import { findTenantUser, toPublicUser } from "../auth/users";
 import { requestContext } from "../context";
-import { tenantAdminOnly } from "../middleware/session";
-import { createRoute, createRouter } from "./openapi";
-import {
-  bearerSecurity,
-  Cursor,
-  encodeCursor,
-  errorResponses,
-  PageLimit,
-  TenantParams,
-  User,
-} from "./schemas";
+import { createRoute, createRouter } from "./router";
+import { Cursor, encodeCursor, PageLimit, TenantParams, User } from "./schemas";
 
 export const tenantRoutes = createRouter();
 
@@ -61,13 +52,12 @@ tenantRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{tenantID}/settings",
+    operationId: "getTenantSettings",
+    auth: "tenant-admin",
     summary: "The tenant's MFA settings",
-    security: bearerSecurity,
-    middleware: tenantAdminOnly,
     request: { params: TenantParams },
     responses: {
       200: { description: "Settings", content: { "application/json": { schema: Settings } } },
-      ...errorResponses(400, 401, 403),
     },
   }),
   (c) => c.json(settingsOf(c.var.auth.tenant), 200),
@@ -77,9 +67,9 @@ tenantRoutes.openapi(
   createRoute({
     method: "patch",
     path: "/{tenantID}/settings",
+    operationId: "updateTenantSettings",
+    auth: "tenant-admin",
     summary: "Require MFA for everyone, with a grace period for existing users",
-    security: bearerSecurity,
-    middleware: tenantAdminOnly,
     request: {
       params: TenantParams,
       body: { required: true, content: { "application/json": { schema: SettingsPatch } } },
@@ -89,8 +79,8 @@ tenantRoutes.openapi(
         description: "The new settings and their consequence",
         content: { "application/json": { schema: Settings.extend({ impact: Impact }) } },
       },
-      ...errorResponses(400, 401, 403),
     },
+    errors: [409],
   }),
   async (c) => {
     const body = c.req.valid("json");
@@ -108,11 +98,11 @@ tenantRoutes.openapi(
   createRoute({
     method: "post",
     path: "/{tenantID}/users/{userID}/reset-mfa",
+    operationId: "resetUserMfa",
+    auth: "tenant-admin",
     summary: "Remove another user's MFA: secret and backup codes go, sessions end, the user is emailed",
     description:
       "An admin's own MFA is refused with 403 forbidden: turning it off goes through /mfa/disable, which asks for a current code.",
-    security: bearerSecurity,
-    middleware: tenantAdminOnly,
     request: {
       params: TenantParams.extend({
         userID: z.string().min(1).max(64),
@@ -123,8 +113,8 @@ tenantRoutes.openapi(
         description: "The user, without MFA",
         content: { "application/json": { schema: z.object({ user: User }) } },
       },
-      ...errorResponses(400, 401, 403, 404),
     },
+    errors: [404, 429],
   }),
   async (c) => {
     const { userID } = c.req.valid("param");
@@ -139,9 +129,9 @@ tenantRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{tenantID}/mfa/status",
+    operationId: "getEnrollmentDashboard",
+    auth: "tenant-admin",
     summary: "The enrollment dashboard: totals and a page of users without MFA",
-    security: bearerSecurity,
-    middleware: tenantAdminOnly,
     request: { params: TenantParams, query: z.object({ limit: PageLimit, cursor: Cursor }) },
     responses: {
       200: {
@@ -167,7 +157,6 @@ tenantRoutes.openapi(
           },
         },
       },
-      ...errorResponses(400, 401, 403),
     },
   }),
   async (c) => {
@@ -188,9 +177,9 @@ tenantRoutes.openapi(
   createRoute({
     method: "post",
     path: "/{tenantID}/mfa/reminders",
+    operationId: "sendMfaReminders",
+    auth: "tenant-admin",
     summary: "Email enrollment reminders now (to everyone without MFA, or to chosen users)",
-    security: bearerSecurity,
-    middleware: tenantAdminOnly,
     request: {
       params: TenantParams,
       body: {
@@ -209,8 +198,8 @@ tenantRoutes.openapi(
         description: "Queued",
         content: { "application/json": { schema: z.object({ queued: z.number().int() }) } },
       },
-      ...errorResponses(400, 401, 403, 429),
     },
+    errors: [429],
   }),
   async (c) => {
     const { user_ids } = c.req.valid("json");
@@ -236,9 +225,9 @@ tenantRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{tenantID}/audit-events",
+    operationId: "listAuditEvents",
+    auth: "tenant-admin",
     summary: "The audit trail, newest first",
-    security: bearerSecurity,
-    middleware: tenantAdminOnly,
     request: { params: TenantParams, query: z.object({ limit: PageLimit, cursor: Cursor }) },
     responses: {
       200: {
@@ -249,7 +238,6 @@ tenantRoutes.openapi(
           },
         },
       },
-      ...errorResponses(400, 401, 403),
     },
   }),
   async (c) => {

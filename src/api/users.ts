@@ -3,14 +3,11 @@ import * as z from "zod";
 import { addTenantUser } from "../admin/users";
 import { listUsers, toPublicUser } from "../auth/users";
 import { signedInContext } from "../context";
-import { tenantAdminOnly } from "../middleware/session";
-import { createRoute, createRouter } from "./openapi";
+import { createRoute, createRouter } from "./router";
 import {
-  bearerSecurity,
   Cursor,
   Email,
   encodeCursor,
-  errorResponses,
   NewPassword,
   PageLimit,
   Role,
@@ -35,19 +32,19 @@ userRoutes.openapi(
   createRoute({
     method: "post",
     path: "/{tenantID}/users",
+    operationId: "createUser",
+    auth: "tenant-admin",
     summary: "Create a user in the tenant",
     description:
       "Creating an admin needs a session signed in (or re-authenticated) within the last 10 minutes: an older one is answered 401 reauthentication_required.",
-    security: bearerSecurity,
-    middleware: tenantAdminOnly,
     request: {
       params: TenantParams,
       body: { required: true, content: { "application/json": { schema: CreateUserRequest } } },
     },
     responses: {
       201: { description: "Created", content: { "application/json": { schema: z.object({ user: User }) } } },
-      ...errorResponses(400, 401, 403, 409, 429),
     },
+    errors: [409, 429],
   }),
   async (c) => {
     const user = await addTenantUser(signedInContext(c), c.req.valid("json"));
@@ -59,9 +56,9 @@ userRoutes.openapi(
   createRoute({
     method: "get",
     path: "/{tenantID}/users",
+    operationId: "listUsers",
+    auth: "tenant-admin",
     summary: "List the tenant's users, a page at a time",
-    security: bearerSecurity,
-    middleware: tenantAdminOnly,
     request: {
       params: TenantParams,
       query: z.object({ limit: PageLimit, cursor: Cursor, mfa: z.enum(["enabled", "disabled"]).optional() }),
@@ -75,7 +72,6 @@ userRoutes.openapi(
           },
         },
       },
-      ...errorResponses(400, 401, 403),
     },
   }),
   async (c) => {

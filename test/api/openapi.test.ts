@@ -1,25 +1,39 @@
+// The OpenAPI document: complete enough for a client generator or a contract test to rely on.
+// test/helpers/contract.ts checks every answer the suite receives against it.
 import { describe, expect, it } from "vitest";
 import { call } from "../helpers/http";
 
+// biome-ignore lint/suspicious/noExplicitAny: the document is plain JSON
+async function document(): Promise<any> {
+  const response = await call("GET", "/api/v1/openapi.json");
+  expect(response.status).toBe(200);
+  return response.json;
+}
+
+interface Operation {
+  operationId: string;
+  security?: unknown;
+  requestBody?: unknown;
+  responses: Record<string, { description: string; headers: Record<string, { required?: boolean }> }>;
+}
+
+function operations(doc: {
+  paths: Record<string, Record<string, Operation>>;
+}): [string, string, Operation][] {
+  return Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => [method, path, op] as [string, string, Operation]),
+  );
+}
+
 describe("OpenAPI document", () => {
-  it("is OpenAPI 3.1 and lists every route the app serves, with the schemas the routes validate with", async () => {
-    const response = await call("GET", "/api/v1/openapi.json");
-    expect(response.status).toBe(200);
-    const doc = response.json;
+  it("is OpenAPI 3.1 with a license, the configured server, and the two ways to sign in", async () => {
+    const doc = await document();
     expect(doc.openapi).toBe("3.1.0");
-    expect(Object.keys(doc.paths).sort()).toEqual(
-      expect.arrayContaining([
-        "/api/v1/auth/login",
-        "/api/v1/auth/logout",
-        "/api/v1/auth/me",
-        "/api/v1/health",
-        "/api/v1/tenants/{tenantID}/users",
-      ]),
-    );
+    expect(doc.info.license).toEqual({ name: "Proprietary" });
+    expect(doc.servers).toEqual([{ url: "http://localhost" }]);
     const login = doc.paths["/api/v1/auth/login"].post;
     const component = (schema: { $ref?: string }) =>
       schema.$ref ? doc.components.schemas[schema.$ref.split("/").pop() as string] : schema;
-    // Two ways to sign in: the documented one with the password, and the second step with a token.
     const [withPassword, withToken] = component(
       login.requestBody.content["application/json"].schema,
     ).anyOf.map(component);
@@ -28,21 +42,57 @@ describe("OpenAPI document", () => {
     expect(withToken.required).toEqual(
       expect.arrayContaining(["username", "tenant_id", "mfa_token", "mfa_code"]),
     );
-    expect(login.responses["429"]).toBeDefined();
-    expect(doc.components.securitySchemes.bearerAuth).toEqual({ type: "http", scheme: "bearer" });
+  });
+
+  it("names every operation once, and says who may call it", async () => {
+    const doc = await document();
+    const ids = operations(doc).map(([, , op]) => op.operationId);
+    expect(ids.every((id) => typeof id === "string" && /^[a-z][A-Za-z]+$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const [method, path, op] of operations(doc)) expect(op.security, `${method} ${path}`).toBeDefined();
+    expect(doc.paths["/api/v1/health"].get.security).toEqual([]);
+    expect(doc.paths["/api/v1/auth/login"].post.security).toEqual([]);
+    expect(doc.paths["/api/v1/openapi.json"].get.security).toEqual([]);
+    expect(doc.paths["/api/v1/auth/me"].get.security).toEqual([{ bearerAuth: [] }]);
+  });
+
+  it("lists the statuses the middleware answers, with their headers", async () => {
+    const doc = await document();
+    for (const [method, path, op] of operations(doc)) {
+      const where = `${method} ${path}`;
+      expect(Object.keys(op.responses), where).toEqual(expect.arrayContaining(["405", "503"]));
+      expect(op.responses["405"]?.headers.Allow?.required, where).toBe(true);
+      for (const response of Object.values(op.responses) as { headers: object }[]) {
+        expect(response.headers, where).toHaveProperty("Cache-Control");
+      }
+      if (op.requestBody)
+        expect(Object.keys(op.responses), where).toEqual(expect.arrayContaining(["400", "413", "415"]));
+      const tooMany = op.responses["429"];
+      if (tooMany) expect(tooMany.headers["Retry-After"]?.required, where).toBe(true);
+      if (method !== "get") expect(Object.keys(op.responses), where).toContain("403");
+    }
+    // A session narrowed to enrollment answers 403 mfa_enrollment_required on routes for sessions only.
+    expect(doc.paths["/api/v1/auth/me"].get.responses["403"].description).toContain(
+      "mfa_enrollment_required",
+    );
+    expect(doc.paths["/api/v1/mfa/status"].get.responses["403"]).toBeDefined();
+    expect(doc.paths["/api/v1/mfa/setup"].post.responses["401"]).toBeDefined();
+  });
+
+  it("states the username rule in words a Python-based validator can read, without \\p{…} patterns", async () => {
+    const text = JSON.stringify(await document());
+    expect(text).not.toMatch(/\\\\p\{/);
   });
 });
 
 describe("OpenAPI coverage", () => {
   it("documents every JSON route the app registers, so the document cannot drift from the code", async () => {
     const { app } = await import("../../src/app");
-    const doc = (await call("GET", "/api/v1/openapi.json")).json;
+    const doc = await document();
     const served = app.routes
-      .filter((r) => r.method !== "ALL" && r.path.startsWith("/api/v1/") && r.path !== "/api/v1/openapi.json")
+      .filter((r) => r.method !== "ALL" && r.path.startsWith("/api/v1/"))
       .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:([A-Za-z]+)/g, "{$1}")}`);
-    const documented = Object.entries(doc.paths as Record<string, object>).flatMap(([path, ops]) =>
-      Object.keys(ops).map((method) => `${method} ${path}`),
-    );
+    const documented = operations(doc).map(([method, path]) => `${method} ${path}`);
     expect(served.length).toBeGreaterThan(4);
     expect(documented.sort()).toEqual([...new Set(served)].sort());
   });

@@ -1,30 +1,45 @@
-// Routes described once: the description validates each request at runtime and writes the OpenAPI
-// 3.1 document (zod's own toJSONSchema). It stands in for @hono/zod-openapi, whose zod extension
-// hands zod's whole namespace to a function and so kept every zod locale in the bundle.
+// The API's router and validator, and the writer of its OpenAPI 3.1 document: each route is
+// described once, and that description authenticates the request, validates it, and documents it,
+// with every status the middleware can answer, so the document cannot drift from the server.
+// (It stands in for @hono/zod-openapi, whose zod extension kept every zod locale in the bundle.)
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import type { H } from "hono/types";
 import * as z from "zod";
 import type { AppEnv } from "../context";
-import { ApiError } from "../errors";
+import { ApiError, ERRORS, type ErrorCode } from "../errors";
+import { requireAuth, tenantAdminOnly } from "../middleware/session";
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
 type JsonContent = { "application/json": { schema: z.ZodType } };
+
+/**
+ * Who may call a route: anyone; a session; a session or an enrollment token (MFA setup and
+ * verify, sign-out); an admin of the tenant in the path; the operator's one-time grant (checked
+ * by the handler itself).
+ */
+export type RouteAuth = "none" | "session" | "session-or-enrollment" | "tenant-admin" | "operator";
 
 export interface RouteSpec {
   method: Method;
   /** OpenAPI style, relative to the router's mount point: `/{tenantID}/users`. */
   path: string;
+  /** The name a generated client gives the call. */
+  operationId: string;
   summary: string;
   description?: string;
-  security?: Record<string, string[]>[];
-  /** Runs before validation (authentication and access checks). */
-  middleware?: MiddlewareHandler<AppEnv> | readonly MiddlewareHandler<AppEnv>[];
+  auth: RouteAuth;
   request?: {
     params?: z.ZodObject;
     query?: z.ZodObject;
     body?: { required: boolean; content: JsonContent };
   };
+  /** The answers of a call that went as asked. */
   responses: Record<number, { description: string; content?: JsonContent }>;
+  /**
+   * The error statuses this route's own logic answers (404, 409, 429…). Those the middleware
+   * answers (authentication, bodies, origin, methods, outages) are added from the spec itself.
+   */
+  errors?: number[];
 }
 
 /** Keeps a route's literal type, so its handler sees what validation produced. */
@@ -45,6 +60,14 @@ export interface ValidatedInput<R extends RouteSpec> {
   };
 }
 
+const AUTH_MIDDLEWARE: Record<RouteAuth, readonly MiddlewareHandler<AppEnv>[]> = {
+  none: [],
+  session: [requireAuth(["session"])],
+  "session-or-enrollment": [requireAuth(["session", "enrollment"])],
+  "tenant-admin": tenantAdminOnly,
+  operator: [],
+};
+
 export class ApiRouter extends Hono<AppEnv> {
   /** Every route this router serves, for the document. */
   readonly specs: RouteSpec[] = [];
@@ -56,7 +79,7 @@ export class ApiRouter extends Hono<AppEnv> {
     this.specs.push(route);
     const path = route.path.replace(/\{(\w+)\}/g, ":$1");
     const handlers: H<AppEnv>[] = [
-      ...(route.middleware === undefined ? [] : [route.middleware].flat()),
+      ...AUTH_MIDDLEWARE[route.auth],
       validate(route),
       (c) => handler(c as unknown as Context<AppEnv, string, ValidatedInput<R>>),
     ];
@@ -116,12 +139,86 @@ function fieldIssues(issues: readonly z.core.$ZodIssue[]): { path: PropertyKey[]
 type JsonSchema = Record<string, any>;
 
 export interface DocumentOptions {
-  info: { title: string; version: string; description?: string };
-  servers: { url: string }[];
+  info: { title: string; version: string; description?: string; license: { name: string } };
+  servers: { url: string; description?: string }[];
   /** Where the API is mounted (`/api/v1`) and where each router sits below it. */
   basePath: string;
   routers: readonly (readonly [prefix: string, router: ApiRouter])[];
-  securitySchemes: Record<string, object>;
+}
+
+export const ErrorResponse = z
+  .object({
+    error: z.object({
+      code: z.enum(Object.keys(ERRORS) as [ErrorCode, ...ErrorCode[]]),
+      message: z.string().meta({ description: "For people; clients branch on code" }),
+      details: z
+        .array(z.object({ path: z.string(), message: z.string() }))
+        .optional()
+        .meta({ description: "With invalid_request: one entry per field" }),
+    }),
+  })
+  .meta({ id: "Error" });
+
+const SECURITY: Record<RouteAuth, Record<string, string[]>[]> = {
+  none: [],
+  session: [{ bearerAuth: [] }],
+  "session-or-enrollment": [{ bearerAuth: [] }],
+  "tenant-admin": [{ bearerAuth: [] }],
+  operator: [{ operatorGrant: [] }],
+};
+
+const SECURITY_SCHEMES = {
+  bearerAuth: {
+    type: "http",
+    scheme: "bearer",
+    description: "A session token from POST /auth/login (or an enrollment token, where a route says so)",
+  },
+  operatorGrant: {
+    type: "http",
+    scheme: "bearer",
+    description: "A one-time grant written into D1 by the operator CLI",
+  },
+};
+
+/**
+ * The error statuses every route of this kind can answer, whatever its handler does: the ones the
+ * middleware answers before it (and a storage or configuration outage, on every route).
+ */
+function middlewareStatuses(route: RouteSpec): number[] {
+  const statuses = [405, 503];
+  // Every unsafe request's body is read as JSON (jsonBodies) and its origin checked (sameOriginOnly).
+  if (route.method !== "get") statuses.push(400, 403, 413, 415);
+  if (route.request?.params || route.request?.query) statuses.push(400);
+  if (route.auth !== "none") statuses.push(401);
+  if (route.auth === "session" || route.auth === "tenant-admin") statuses.push(403); // enrollment due
+  return statuses;
+}
+
+/** Every response can carry these; 405 and 429 always carry theirs. */
+const HEADERS: Record<string, { description: string; required?: boolean; schema: JsonSchema }> = {
+  "Cache-Control": {
+    description: "no-store: answers carry tokens, codes and secrets",
+    schema: { type: "string" },
+  },
+};
+const STATUS_HEADERS: Partial<Record<number, typeof HEADERS>> = {
+  405: { Allow: { description: "The methods this path serves", required: true, schema: { type: "string" } } },
+  429: {
+    "Retry-After": {
+      description: "Seconds to wait before trying again",
+      required: true,
+      schema: { type: "integer", minimum: 0 },
+    },
+  },
+};
+
+/** The codes an error status can carry, from the table in src/errors.ts. */
+function describeStatus(status: number): string {
+  const codes = Object.entries(ERRORS)
+    .filter(([, [code]]) => code === status)
+    .map(([name]) => name);
+  const what: Record<number, string> = { 405: "Another method on this path (see Allow)" };
+  return [what[status], `error.code: ${codes.join(", ")}`].filter(Boolean).join(". ");
 }
 
 /**
@@ -136,6 +233,7 @@ export function buildOpenApiDocument(options: DocumentOptions) {
       z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any" }),
       components,
     );
+  const errorSchema = describe(ErrorResponse, "output");
 
   const paths: Record<string, Record<string, object>> = {};
   for (const [prefix, router] of options.routers) {
@@ -146,27 +244,14 @@ export function buildOpenApiDocument(options: DocumentOptions) {
         ...parametersOf(params, "path", describe),
         ...parametersOf(query, "query", describe),
       ];
-      paths[path] ??= {};
-      (paths[path] as Record<string, object>)[route.method] = {
-        summary: route.summary,
-        ...(route.description ? { description: route.description } : {}),
-        ...(route.security ? { security: route.security } : {}),
-        ...(parameters.length > 0 ? { parameters } : {}),
-        ...(body
-          ? {
-              requestBody: {
-                required: body.required,
-                content: {
-                  "application/json": { schema: describe(body.content["application/json"].schema, "input") },
-                },
-              },
-            }
-          : {}),
-        responses: Object.fromEntries(
+      const errors = [...new Set([...(route.errors ?? []), ...middlewareStatuses(route)])].sort();
+      const responses = {
+        ...Object.fromEntries(
           Object.entries(route.responses).map(([status, response]) => [
             status,
             {
               description: response.description,
+              headers: HEADERS,
               ...(response.content
                 ? {
                     content: {
@@ -179,6 +264,35 @@ export function buildOpenApiDocument(options: DocumentOptions) {
             },
           ]),
         ),
+        ...Object.fromEntries(
+          errors.map((status) => [
+            String(status),
+            {
+              description: describeStatus(status),
+              headers: { ...HEADERS, ...STATUS_HEADERS[status] },
+              content: { "application/json": { schema: errorSchema } },
+            },
+          ]),
+        ),
+      };
+      paths[path] ??= {};
+      (paths[path] as Record<string, object>)[route.method] = {
+        operationId: route.operationId,
+        summary: route.summary,
+        ...(route.description ? { description: route.description } : {}),
+        security: SECURITY[route.auth],
+        ...(parameters.length > 0 ? { parameters } : {}),
+        ...(body
+          ? {
+              requestBody: {
+                required: body.required,
+                content: {
+                  "application/json": { schema: describe(body.content["application/json"].schema, "input") },
+                },
+              },
+            }
+          : {}),
+        responses,
       };
     }
   }
@@ -187,7 +301,7 @@ export function buildOpenApiDocument(options: DocumentOptions) {
     info: options.info,
     servers: options.servers,
     paths,
-    components: { schemas: components, securitySchemes: options.securitySchemes },
+    components: { schemas: components, securitySchemes: SECURITY_SCHEMES },
   };
 }
 
