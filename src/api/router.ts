@@ -194,22 +194,24 @@ function middlewareStatuses(route: RouteSpec): number[] {
   return statuses;
 }
 
-/** Every response can carry these; 405 and 429 always carry theirs. */
-const HEADERS: Record<string, { description: string; required?: boolean; schema: JsonSchema }> = {
-  "Cache-Control": {
+/** The headers the document names: every answer carries Cache-Control; 405 and 429 theirs. */
+const HEADER_COMPONENTS = {
+  CacheControl: {
     description: "no-store: answers carry tokens, codes and secrets",
     schema: { type: "string" },
   },
-};
-const STATUS_HEADERS: Partial<Record<number, typeof HEADERS>> = {
-  405: { Allow: { description: "The methods this path serves", required: true, schema: { type: "string" } } },
-  429: {
-    "Retry-After": {
-      description: "Seconds to wait before trying again",
-      required: true,
-      schema: { type: "integer", minimum: 0 },
-    },
+  Allow: { description: "The methods this path serves", required: true, schema: { type: "string" } },
+  RetryAfter: {
+    description: "Seconds to wait before trying again",
+    required: true,
+    schema: { type: "integer", minimum: 0 },
   },
+};
+const header = (name: keyof typeof HEADER_COMPONENTS) => ({ $ref: `#/components/headers/${name}` });
+const HEADERS = { "Cache-Control": header("CacheControl") };
+const STATUS_HEADERS: Partial<Record<number, Record<string, object>>> = {
+  405: { Allow: header("Allow") },
+  429: { "Retry-After": header("RetryAfter") },
 };
 
 /** The codes an error status can carry, from the table in src/errors.ts. */
@@ -234,6 +236,16 @@ export function buildOpenApiDocument(options: DocumentOptions) {
       components,
     );
   const errorSchema = describe(ErrorResponse, "output");
+  // One component per error status, referenced by every operation that can answer it.
+  const errorResponses: Record<string, object> = {};
+  const errorResponse = (status: number) => {
+    errorResponses[`Error${status}`] ??= {
+      description: describeStatus(status),
+      headers: { ...HEADERS, ...STATUS_HEADERS[status] },
+      content: { "application/json": { schema: errorSchema } },
+    };
+    return { $ref: `#/components/responses/Error${status}` };
+  };
 
   const paths: Record<string, Record<string, object>> = {};
   for (const [prefix, router] of options.routers) {
@@ -264,16 +276,7 @@ export function buildOpenApiDocument(options: DocumentOptions) {
             },
           ]),
         ),
-        ...Object.fromEntries(
-          errors.map((status) => [
-            String(status),
-            {
-              description: describeStatus(status),
-              headers: { ...HEADERS, ...STATUS_HEADERS[status] },
-              content: { "application/json": { schema: errorSchema } },
-            },
-          ]),
-        ),
+        ...Object.fromEntries(errors.map((status) => [String(status), errorResponse(status)])),
       };
       paths[path] ??= {};
       (paths[path] as Record<string, object>)[route.method] = {
@@ -301,7 +304,12 @@ export function buildOpenApiDocument(options: DocumentOptions) {
     info: options.info,
     servers: options.servers,
     paths,
-    components: { schemas: components, securitySchemes: SECURITY_SCHEMES },
+    components: {
+      schemas: components,
+      responses: Object.fromEntries(Object.entries(errorResponses).sort()),
+      headers: HEADER_COMPONENTS,
+      securitySchemes: SECURITY_SCHEMES,
+    },
   };
 }
 

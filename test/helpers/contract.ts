@@ -67,11 +67,12 @@ export class Contract {
       if (!path) return [`${where}: no documented path, yet not 404`];
       return [`${where}: ${path.template} documents no ${method}, yet not 405`];
     }
-    const spec = operation.responses[String(response.status)];
+    const spec = this.#resolve(operation.responses[String(response.status)]);
     if (!spec) return [`${where}: status not documented for ${method} ${path.template}`];
 
     const problems: string[] = [];
-    for (const [name, header] of Object.entries<Json>(spec.headers ?? {})) {
+    for (const [name, reference] of Object.entries<Json>(spec.headers ?? {})) {
+      const header = this.#resolve(reference);
       const value = response.headers.get(name);
       if (value === null) {
         if (header.required) problems.push(`${where}: no ${name} header`);
@@ -95,6 +96,15 @@ export class Contract {
       return [...problems, `${where}: the body is not JSON`];
     }
     return [...problems, ...this.#mismatches(body, media.schema, `${where}: body`)];
+  }
+
+  /** A response or header object, or what its "#/components/…" reference names. */
+  #resolve(node: Json): Json {
+    if (!node?.$ref) return node;
+    return node.$ref
+      .slice(2)
+      .split("/")
+      .reduce((at: Json, key: string) => at?.[key], this.#doc);
   }
 
   /** An answer no operation describes is still an error in the documented shape. */
