@@ -10,7 +10,7 @@ export interface NotEnrolled {
   username: string;
   email: string;
   /** When the user must have MFA by (null while the tenant does not require it). */
-  deadline: string | null;
+  deadline: number | null;
   /** True when that moment has passed: the user can only enroll at sign-in. */
   blocked: boolean;
 }
@@ -24,12 +24,11 @@ export async function enrollmentDashboard(
   const at = now();
   const notEnrolled: NotEnrolled[] = users.map((user) => {
     const enforcement = enforcementFor(tenant, user, at);
-    const deadline = enforcementDeadline(enforcement);
     return {
       id: user.id,
       username: user.username,
       email: user.email,
-      deadline: deadline === null ? null : new Date(deadline).toISOString(),
+      deadline: enforcementDeadline(enforcement),
       blocked: enforcement.kind === "blocked",
     };
   });

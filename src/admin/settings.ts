@@ -25,7 +25,8 @@ export interface Impact {
   graceDeadline: number | null;
 }
 
-export function settingsOf(tenant: Tenant) {
+/** The settings as the audit trail records them (before and after a change), for people to read. */
+function settingsSnapshot(tenant: Tenant) {
   return {
     mfa_required: tenant.mfaRequired,
     mfa_grace_period_days: tenant.mfaGracePeriodDays,
@@ -54,7 +55,7 @@ export async function updateSettings(
     actorId: actor.id,
     targetId: null,
     ip: actor.ip,
-    details: { before: settingsOf(tenant), after: settingsOf(next) },
+    details: { before: settingsSnapshot(tenant), after: settingsSnapshot(next) },
   });
   // The change was decided on the version read with the session: it applies only if nobody changed
   // the settings since, so the answer and the audit event describe exactly the row written.

@@ -1,14 +1,14 @@
 // POST /auth/login, POST /auth/logout, GET /auth/me.
 import * as z from "zod";
-import { enforcementFor, enrollmentNotice } from "../auth/enforcement";
+import { enforcementFor } from "../auth/enforcement";
 import { signIn } from "../auth/login";
 import { reauthenticate } from "../auth/reauthentication";
 import { revokeSession } from "../auth/sessions";
-import { toPublicUser } from "../auth/users";
 import { now } from "../clock";
 import { requestContext, signedInContext } from "../context";
 import { createRoute, createRouter } from "./router";
 import { EnrollmentNotice, MfaCode, SignInPassword, SignInUsername, TenantId, User } from "./schemas";
+import { enrollmentNotice, isoTime, toPublicUser } from "./shapes";
 
 export const authRoutes = createRouter();
 
@@ -106,7 +106,7 @@ authRoutes.openapi(
             mfa_required: true as const,
             user,
             mfa_token: result.mfaToken,
-            mfa_token_expires_at: new Date(result.expiresAt).toISOString(),
+            mfa_token_expires_at: isoTime(result.expiresAt),
           },
           200,
         );
@@ -117,7 +117,7 @@ authRoutes.openapi(
         );
       case "session": {
         const notice = enrollmentNotice(result.enforcement);
-        const session = { token: result.token, expires_at: new Date(result.expiresAt).toISOString(), user };
+        const session = { token: result.token, expires_at: isoTime(result.expiresAt), user };
         return c.json(notice ? { ...session, mfa_enrollment: notice } : session, 200);
       }
     }
@@ -179,7 +179,7 @@ authRoutes.openapi(
   async (c) => {
     const { password, code } = c.req.valid("json");
     const { freshUntil } = await reauthenticate(signedInContext(c), { password, code });
-    return c.json({ fresh_until: new Date(freshUntil).toISOString() }, 200);
+    return c.json({ fresh_until: isoTime(freshUntil) }, 200);
   },
 );
 

@@ -1,5 +1,5 @@
-import { sql } from "drizzle-orm";
 import * as z from "zod";
+import { pingDatabase } from "../db/client";
 import { createRoute, createRouter } from "./router";
 
 export const healthRoutes = createRouter();
@@ -19,7 +19,7 @@ healthRoutes.openapi(
     },
   }),
   async (c) => {
-    await c.var.db.run(sql`select 1`);
+    await pingDatabase(c.var.db);
     return c.json({ ok: true as const }, 200);
   },
 );

@@ -9,11 +9,11 @@ import {
   startSetup,
   verifySetup,
 } from "../auth/mfa";
-import { toPublicUser } from "../auth/users";
 import { now } from "../clock";
 import { signedInContext } from "../context";
 import { createRoute, createRouter } from "./router";
 import { MfaCode, User } from "./schemas";
+import { isoTime, toPublicUser } from "./shapes";
 
 export const mfaRoutes = createRouter();
 
@@ -100,7 +100,7 @@ mfaRoutes.openapi(
       {
         mfa_enabled: true as const,
         token: session.token,
-        expires_at: new Date(session.expiresAt).toISOString(),
+        expires_at: isoTime(session.expiresAt),
         user: toPublicUser(session.user),
       },
       200,
@@ -189,14 +189,14 @@ mfaRoutes.openapi(
     return c.json(
       {
         mfa_enabled: user.mfaEnabledAt !== null,
-        enabled_at: user.mfaEnabledAt === null ? null : new Date(user.mfaEnabledAt).toISOString(),
+        enabled_at: isoTime(user.mfaEnabledAt),
         backup_codes_remaining: remaining,
         enforcement: {
           required: tenant.mfaRequired,
           ...(deadline === null
             ? {}
             : {
-                deadline: new Date(deadline).toISOString(),
+                deadline: isoTime(deadline),
                 days_remaining: enforcement.kind === "grace" ? enforcement.daysRemaining : 0,
               }),
         },

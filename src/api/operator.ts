@@ -3,11 +3,12 @@
 import * as z from "zod";
 import { claimOperatorGrant } from "../admin/operator-grants";
 import { resetUserMfa } from "../admin/reset";
-import { findUserByName, toPublicUser } from "../auth/users";
+import { findUserByName } from "../auth/users";
 import { requestContext } from "../context";
 import { ApiError } from "../errors";
 import { createRoute, createRouter } from "./router";
 import { SignInUsername, TenantId, User } from "./schemas";
+import { toPublicUser } from "./shapes";
 
 export const operatorRoutes = createRouter();
 

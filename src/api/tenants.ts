@@ -4,13 +4,14 @@ import * as z from "zod";
 import { enrollmentDashboard } from "../admin/dashboard";
 import { sendReminders } from "../admin/reminders";
 import { resetUserMfa } from "../admin/reset";
-import { type measureImpact, settingsOf, updateSettings } from "../admin/settings";
+import { type measureImpact, updateSettings } from "../admin/settings";
 import { listAuditEvents } from "../auth/audit";
 import { MAX_GRACE_PERIOD_DAYS } from "../auth/enforcement";
-import { findTenantUser, toPublicUser } from "../auth/users";
+import { findTenantUser } from "../auth/users";
 import { requestContext } from "../context";
 import { createRoute, createRouter } from "./router";
 import { Cursor, encodeCursor, PageLimit, TenantParams, User } from "./schemas";
+import { isoTime, settingsOf, toPublicUser } from "./shapes";
 
 export const tenantRoutes = createRouter();
 
@@ -44,7 +45,7 @@ function impactOf(impact: Awaited<ReturnType<typeof measureImpact>>) {
     users_without_mfa: impact.usersWithoutMfa,
     blocked_now: impact.blockedNow,
     in_grace: impact.inGrace,
-    grace_deadline: impact.graceDeadline === null ? null : new Date(impact.graceDeadline).toISOString(),
+    grace_deadline: isoTime(impact.graceDeadline),
   };
 }
 
@@ -165,7 +166,7 @@ tenantRoutes.openapi(
       {
         total_users: dashboard.totalUsers,
         enrolled_users: dashboard.enrolledUsers,
-        not_enrolled: dashboard.notEnrolled,
+        not_enrolled: dashboard.notEnrolled.map((row) => ({ ...row, deadline: isoTime(row.deadline) })),
         next_cursor: encodeCursor(dashboard.nextCursor),
       },
       200,
@@ -246,7 +247,7 @@ tenantRoutes.openapi(
       {
         events: page.events.map((e) => ({
           id: e.id,
-          at: new Date(e.at).toISOString(),
+          at: isoTime(e.at),
           actor_id: e.actorId,
           action: e.action,
           target_id: e.targetId,

@@ -1,7 +1,7 @@
 // Tenant admins manage their users: GET and POST /tenants/{tenantID}/users.
 import * as z from "zod";
 import { addTenantUser } from "../admin/users";
-import { listUsers, toPublicUser } from "../auth/users";
+import { listUsers } from "../auth/users";
 import { signedInContext } from "../context";
 import { createRoute, createRouter } from "./router";
 import {
@@ -15,6 +15,7 @@ import {
   User,
   Username,
 } from "./schemas";
+import { toPublicUser } from "./shapes";
 
 export const userRoutes = createRouter();
 

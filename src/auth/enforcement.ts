@@ -46,13 +46,3 @@ export function enforcementDeadline(enforcement: Enforcement): number | null {
   if (enforcement.kind === "blocked") return enforcement.since;
   return null;
 }
-
-/** The JSON shape clients see for a user in grace: `{required, deadline, days_remaining}`. */
-export function enrollmentNotice(enforcement: Enforcement) {
-  if (enforcement.kind !== "grace") return undefined;
-  return {
-    required: true as const,
-    deadline: new Date(enforcement.deadline).toISOString(),
-    days_remaining: enforcement.daysRemaining,
-  };
-}

@@ -1,5 +1,5 @@
-// Accounts: creating users and the shape in which a user leaves the service.
-import { and, asc, eq, gt, isNotNull, isNull, type SQL } from "drizzle-orm";
+// Accounts: creating users, finding them, and paging through a tenant's users.
+import { and, asc, eq, gt, inArray, isNotNull, isNull, type SQL } from "drizzle-orm";
 import { now } from "../clock";
 import type { Db } from "../db/client";
 import { type Tenant, tenants, type User, users } from "../db/schema";
@@ -9,26 +9,6 @@ import { hashPassword } from "./password";
 import { normalizeUsername } from "./usernames";
 
 export type Role = "admin" | "member";
-
-export interface PublicUser {
-  id: string;
-  username: string;
-  email: string;
-  role: Role;
-  tenant_id: string;
-  mfa_enabled: boolean;
-}
-
-export function toPublicUser(user: User): PublicUser {
-  return {
-    id: user.id,
-    username: user.username,
-    email: user.email,
-    role: user.role,
-    tenant_id: user.tenantId,
-    mfa_enabled: user.mfaEnabledAt !== null,
-  };
-}
 
 export interface NewUser {
   username: string;
@@ -90,6 +70,16 @@ export async function findUserByName(db: Db, tenantId: string, username: string)
     .innerJoin(tenants, eq(tenants.id, users.tenantId))
     .where(and(eq(users.tenantId, tenantId), eq(users.usernameKey, normalizeUsername(username))));
   return found ?? null;
+}
+
+/** The usernames of a tenant's users by id, for the ids that still name one (others are gone). */
+export async function usernamesOf(db: Db, tenantId: string, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .select({ id: users.id, username: users.username })
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), inArray(users.id, ids)));
+  return new Map(rows.map((row) => [row.id, row.username]));
 }
 
 export interface UserPage {

@@ -1,10 +1,9 @@
 // The audit log for admins: the tenant's events, newest first, in words.
-import { inArray } from "drizzle-orm";
 import { Hono } from "hono";
 import { type AuditAction, listAuditEvents } from "../auth/audit";
-import { listUsers } from "../auth/users";
+import { usernamesOf } from "../auth/users";
 import type { AppEnv } from "../context";
-import { type auditEvents, users } from "../db/schema";
+import type { auditEvents } from "../db/schema";
 import { adminOnly, nextPageQuery, PAGE_SIZE } from "./admin";
 import { LoadMoreRow, LocalTime } from "./components";
 import { fragment, page, type UiContext } from "./http";
@@ -47,7 +46,7 @@ auditRoutes.get("/rows", ...adminOnly, async (c) =>
 async function auditRows(c: UiContext, cursor: string | undefined) {
   const tenantId = c.var.auth.tenant.id;
   const { events, nextCursor } = await listAuditEvents(c.var.db, tenantId, { limit: PAGE_SIZE, cursor });
-  const names = await usernames(c, [
+  const names = await usernamesOf(c.var.db, tenantId, [
     ...new Set(events.flatMap((e) => [e.actorId, e.targetId]).filter((id): id is string => id !== null)),
   ]);
   const next = nextPageQuery(nextCursor);
@@ -79,16 +78,6 @@ async function auditRows(c: UiContext, cursor: string | undefined) {
       {next && <LoadMoreRow href={`/ui/audit/rows?${next}`} columns={5} />}
     </>
   );
-}
-
-/** The usernames of the users an event page names (deleted users simply stay ids). */
-async function usernames(c: UiContext, ids: string[]): Promise<Map<string, string>> {
-  if (ids.length === 0) return new Map();
-  const found = await listUsers(c.var.db, c.var.auth.tenant.id, {
-    limit: ids.length,
-    where: inArray(users.id, ids),
-  });
-  return new Map(found.users.map((user) => [user.id, user.username]));
 }
 
 function who(id: string | null, names: Map<string, string>, none: string): string {

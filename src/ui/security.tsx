@@ -359,7 +359,7 @@ type NotEnrolled = Awaited<ReturnType<typeof enrollmentDashboard>>["notEnrolled"
 const NotEnrolledRows = ({ rows, next }: { rows: NotEnrolled[]; next: string | null }) => (
   <>
     {rows.map((row) => {
-      const deadline = row.deadline === null ? null : Date.parse(row.deadline);
+      const { deadline } = row;
       return (
         <tr>
           <td data-label="User">

@@ -1,0 +1,41 @@
+// The shapes the API answers with: the domain's values (times in milliseconds, drizzle rows) turned
+// into the JSON the contract names (ISO times, snake_case). Only the API layer shapes responses.
+import type { Enforcement } from "../auth/enforcement";
+import type { Tenant, User } from "../db/schema";
+
+/** A time as the API writes it: ISO 8601, or null. */
+export function isoTime(ms: number): string;
+export function isoTime(ms: number | null): string | null;
+export function isoTime(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** A user as it leaves the service: never a hash, a secret or a code. */
+export function toPublicUser(user: User) {
+  return {
+    id: user.id,
+    username: user.username,
+    email: user.email,
+    role: user.role,
+    tenant_id: user.tenantId,
+    mfa_enabled: user.mfaEnabledAt !== null,
+  };
+}
+
+export function settingsOf(tenant: Tenant) {
+  return {
+    mfa_required: tenant.mfaRequired,
+    mfa_grace_period_days: tenant.mfaGracePeriodDays,
+    mfa_enforced_since: isoTime(tenant.mfaEnforcedSince),
+  };
+}
+
+/** What clients see of a user in grace: `{required, deadline, days_remaining}`. */
+export function enrollmentNotice(enforcement: Enforcement) {
+  if (enforcement.kind !== "grace") return undefined;
+  return {
+    required: true as const,
+    deadline: isoTime(enforcement.deadline),
+    days_remaining: enforcement.daysRemaining,
+  };
+}
