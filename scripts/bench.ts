@@ -14,7 +14,6 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
 import { cycle, type LoadRequest, type LoadResult, round, runLoad } from "../bench/lib/load";
 import { type DevServer, OUT, ROOT, run, startWranglerDev, stopAllOnExit } from "../bench/lib/processes";
 import { countTarget, median, ratioTarget, type Target, table, verdict } from "../bench/lib/report";
@@ -30,6 +29,7 @@ import {
 } from "../bench/lib/seed";
 import { TotpPool } from "../bench/lib/totp-pool";
 import { hashPassword } from "../src/auth/password";
+import { measureBundle } from "./bundle";
 import { developmentVars, randomBase64, randomSecrets, writeVarsFile } from "./dev-vars";
 
 const SCALE = Math.min(3, Math.max(0.1, Number(process.env.BENCH_SCALE ?? "1") || 1));
@@ -54,49 +54,7 @@ function log(message: string): void {
   console.log(`bench: ${message}`);
 }
 
-// ---- 1. bundle -----------------------------------------------------------------------------------
-
-interface BundleFigures {
-  minifiedBytes: number;
-  gzipBytes: number;
-  gzipKiB: number;
-  /** The largest contributors to the minified bundle, in KiB (from esbuild's metafile). */
-  largest: { module: string; minifiedKiB: number }[];
-}
-
-async function measureBundle(): Promise<BundleFigures> {
-  const dist = join(OUT, "dist");
-  rmSync(dist, { recursive: true, force: true });
-  const meta = join(dist, "meta.json");
-  await run("wrangler", ["deploy", "--dry-run", "--outdir", dist, "--minify", "--metafile", meta]);
-  const code = readFileSync(join(dist, "index.js"));
-  const gzip = gzipSync(code, { level: 9 }).length;
-  const metafile = JSON.parse(readFileSync(meta, "utf8")) as {
-    outputs: Record<string, { entryPoint?: string; inputs: Record<string, { bytesInOutput: number }> }>;
-  };
-  const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined);
-  const byModule = new Map<string, number>();
-  for (const [file, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
-    byModule.set(moduleOf(file), (byModule.get(moduleOf(file)) ?? 0) + bytesInOutput);
-  }
-  const largest = [...byModule]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 8)
-    .map(([module, bytes]) => ({ module, minifiedKiB: round(bytes / 1024, 1) }));
-  return { minifiedBytes: code.length, gzipBytes: gzip, gzipKiB: round(gzip / 1024, 1), largest };
-}
-
-/** A package name (zod's locales apart: they are the largest single piece), or a folder of src/. */
-function moduleOf(file: string): string {
-  const at = file.lastIndexOf("node_modules/");
-  if (at >= 0) {
-    const parts = file.slice(at + "node_modules/".length).split("/");
-    if (parts[0] === "zod" && parts[2] === "locales") return "zod (locales)";
-    return parts[0]?.startsWith("@") ? `${parts[0]}/${parts[1]}` : (parts[0] ?? file);
-  }
-  const parts = file.split("/");
-  return parts[0] === "src" && parts.length > 2 ? `src/${parts[1]}` : file;
-}
+// ---- 1. bundle: scripts/bundle.ts -----------------------------------------------------------------
 
 /**
  * A frozen copy of what `wrangler dev` serves: the measured bundle, the static assets, the
@@ -393,8 +351,8 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   mkdirSync(OUT, { recursive: true });
 
-  log("bundling the Worker (wrangler deploy --dry-run --minify)");
-  const bundle = await measureBundle();
+  log("bundling the Worker as wrangler deploy would (wrangler deploy --dry-run)");
+  const bundle = await measureBundle(join(OUT, "dist"));
   log(`bundle: ${round(bundle.minifiedBytes / 1024, 1)} KiB minified, ${bundle.gzipKiB} KiB gzipped`);
 
   log("counting storage round trips (vitest, test/robustness/round-trips.test.ts)");

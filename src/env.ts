@@ -75,6 +75,17 @@ export function loadConfig(env: Env): Config {
 }
 
 /**
+ * What a deployed Worker would refuse of these variables (empty when it would serve): the same
+ * rules as loadConfig's, for the deploy script to check before anything is uploaded.
+ */
+export function deploymentProblems(vars: { PUBLIC_ORIGIN?: string; EMAIL_FROM?: string }): string[] {
+  const problems: string[] = [];
+  parsePublicOrigin(vars.PUBLIC_ORIGIN, false, problems);
+  parseSender(vars.EMAIL_FROM, false, problems);
+  return problems;
+}
+
+/**
  * The origin users reach the service at: the links in emails, the Origin that unsafe requests may
  * carry. A deployed Worker needs https and a real host: a local or example origin would send people
  * to a page that is not ours and let that origin post to us.
