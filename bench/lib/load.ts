@@ -1,29 +1,30 @@
-// Load with autocannon: a fixed number of connections (the concurrency), each sending its next
-// request as soon as the previous one is answered, for a bounded time. Latencies are taken per
-// request from autocannon's own timings (hrtime, fractions of a millisecond), so the percentiles
-// are exact rather than read off its 1 ms histogram buckets.
+// Load with autocannon: a fixed number of connections (the concurrency), each sending its next unit
+// of work as soon as the previous one is answered, for a bounded time. A unit is a request, or a
+// flow of two (a two-step sign-in). Latencies are taken per unit with hrtime (fractions of a
+// millisecond), so the percentiles are exact rather than read off autocannon's 1 ms buckets.
 import autocannon from "autocannon";
 
 export interface LoadResult {
   concurrency: number;
+  /** Units of work answered: requests, or flows of two. */
   requests: number;
   seconds: number;
-  /** Requests per second: concurrency / mean latency (Little's law, closed loop). */
+  /** Units per second: concurrency / mean latency (Little's law, closed loop). */
   rps: number;
   /** Answers per second of wall time, for comparison. */
   wallRps: number;
   p50: number;
   p99: number;
   mean: number;
-  /** Responses outside 2xx, and connection errors or timeouts. */
+  /** Units that ended outside 2xx, and connection errors or timeouts. */
   failures: number;
   statuses: Record<string, number>;
-  /** True when the request source ran dry before the time was up (e.g. no fresh TOTP code left). */
+  /** True when the source ran dry before the time was up (e.g. no fresh TOTP code left). */
   exhausted: boolean;
   /**
    * CPU time of the server's processes (wrangler and workerd: the Worker, its Durable Objects and
-   * local D1) per request, in ms: the run's CPU, drained, over the answered requests plus the ones
-   * still in flight at the end.
+   * local D1) per unit, in ms: the run's CPU, drained, over the answered units plus the ones still
+   * in flight at the end.
    */
   serverCpuMsPerRequest: number | null;
 }
@@ -35,12 +36,25 @@ export interface LoadRequest {
   body?: string;
 }
 
+/**
+ * Two requests that make one unit of work (a two-step sign-in): the second is made from the first's
+ * answer, and the unit's latency runs from sending the first to the answer of the second.
+ */
+export interface LoadFlow {
+  first: LoadRequest;
+  /** The second request, from the first's status and body; null when the first failed. */
+  second: (status: number, body: string) => LoadRequest | null;
+}
+
 export interface LoadOptions {
   url: string;
   concurrency: number;
   seconds: number;
-  /** Makes each request; null when no more can be made (the run then ends early). */
-  next: () => LoadRequest | null;
+  /**
+   * Makes each unit of work: a request, or a flow of two (every unit of a run is the same kind);
+   * null when no more can be made (the run then ends early).
+   */
+  next: () => LoadRequest | LoadFlow | null;
   /** Reads the server's CPU time so far, in ms. */
   serverCpuMs?: () => number | null;
 }
@@ -50,6 +64,22 @@ const MAX_SECONDS = 60;
 const MAX_REQUESTS = 200_000;
 const MAX_DRAIN_MS = 10_000;
 
+/** Something valid to send while a run is being stopped; it is not counted. */
+const STOPPING: LoadRequest = { method: "GET", path: "/api/v1/health" };
+
+function isFlow(unit: LoadRequest | LoadFlow): unit is LoadFlow {
+  return "first" in unit;
+}
+
+/** What one connection knows of the unit it is sending (autocannon's per-connection context). */
+interface Unit {
+  flow?: LoadFlow | undefined;
+  started: bigint;
+  second?: LoadRequest | null;
+  /** Done with, or not to be counted (sent while stopping). */
+  settled: boolean;
+}
+
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(options.url)) throw new Error("load goes to 127.0.0.1 only");
   const seconds = Math.min(options.seconds, MAX_SECONDS);
@@ -58,23 +88,59 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let failures = 0;
   let made = 0;
   let exhausted = false;
+  let stoppedAt: bigint | null = null;
+  // The first unit tells whether the run is of flows (two requests a unit) or of single requests.
+  let pending = options.next();
+  const flows = pending !== null && isFlow(pending);
+  const take = () => {
+    const unit = pending ?? (made < MAX_REQUESTS ? options.next() : null);
+    pending = null;
+    return unit;
+  };
+  const settle = (context: Unit, status: number) => {
+    if (context.settled || stoppedAt !== null) return;
+    context.settled = true;
+    latencies.push(Number(process.hrtime.bigint() - context.started) / 1e6);
+    statuses[status] = (statuses[status] ?? 0) + 1;
+    if (status < 200 || status >= 300) failures += 1;
+  };
+  const asRequest = (previous: autocannon.Request, next: LoadRequest): autocannon.Request => ({
+    ...previous,
+    method: next.method,
+    path: next.path,
+    headers: { ...(next.body ? { "content-type": "application/json" } : {}), ...next.headers },
+    body: next.body,
+  });
 
-  const request: autocannon.Request = {
-    setupRequest: (previous) => {
-      const next = made < MAX_REQUESTS ? options.next() : null;
-      if (!next) {
+  const firstStep: autocannon.Request = {
+    setupRequest: (previous, raw) => {
+      const context = raw as Unit;
+      const unit = take();
+      if (!unit) {
         exhausted = true;
-        // Something valid to send while the run is being stopped; it is not counted.
-        return { ...previous, method: "GET", path: "/api/v1/health", body: undefined };
+        context.settled = true;
+        context.flow = undefined;
+        context.second = null;
+        return asRequest(previous, STOPPING);
       }
       made += 1;
-      return {
-        ...previous,
-        method: next.method,
-        path: next.path,
-        headers: { ...(next.body ? { "content-type": "application/json" } : {}), ...next.headers },
-        body: next.body,
-      };
+      context.started = process.hrtime.bigint();
+      context.settled = false;
+      context.flow = isFlow(unit) ? unit : undefined;
+      return asRequest(previous, isFlow(unit) ? unit.first : unit);
+    },
+    onResponse: (status, body, raw) => {
+      const context = raw as Unit;
+      if (!context.flow) return settle(context, status);
+      context.second = context.flow.second(status, body);
+      if (!context.second) settle(context, status); // the flow failed at its first step
+    },
+  };
+  const secondStep: autocannon.Request = {
+    setupRequest: (previous, raw) => asRequest(previous, (raw as Unit).second ?? STOPPING),
+    onResponse: (status, _body, raw) => {
+      const context = raw as Unit;
+      if (context.second) settle(context, status);
     },
   };
 
@@ -90,22 +156,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       connections: options.concurrency,
       duration: seconds,
       timeout: 30,
-      requests: [request],
+      requests: flows ? [firstStep, secondStep] : [firstStep],
     },
     (error, result) => {
       if (error) failures += 1;
       finish(result);
     },
   );
-  let stoppedAt: bigint | null = null;
-  // The instance passes the client first (autocannon's run.js), which its type declarations omit.
-  const events = instance as unknown as NodeJS.EventEmitter;
-  events.on("response", (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
-    if (stoppedAt !== null) return;
-    latencies.push(responseTime);
-    statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
-    if (statusCode < 200 || statusCode >= 300) failures += 1;
-    if (exhausted) {
+  instance.on("response", () => {
+    if (exhausted && stoppedAt === null) {
       stoppedAt = process.hrtime.bigint();
       instance.stop();
     }
@@ -114,7 +173,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     failures += 1;
   });
   const result = await done;
-  // Let the requests still in flight when the time was up finish, so they are not charged to the next
+  // Let the units still in flight when the time was up finish, so they are not charged to the next
   // run (at c=32, 32 logins are 1.5 s of hashing); their CPU is this run's.
   const slowest = latencies.reduce((a, b) => Math.max(a, b), 0);
   await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_DRAIN_MS, slowest + 200)));
@@ -122,10 +181,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const ended = stoppedAt ?? process.hrtime.bigint();
   const elapsed = Number(ended - started) / 1e9;
   failures += result.timeouts;
-  // Throughput by Little's law for a closed loop (c requests always in flight): c / mean latency.
+  // Throughput by Little's law for a closed loop (c units always in flight): c / mean latency.
   // Counting answers per wall second instead is biased at high concurrency: at c=32 the first answers
-  // arrive only after the first wave of 32 password hashes, and the requests still in flight when
-  // the time is up did work that is never counted. Both figures are kept (`rps` and `wallRps`).
+  // arrive only after the first wave of 32 password hashes, and the units still in flight when the
+  // time is up did work that is never counted. Both figures are kept (`rps` and `wallRps`).
   const meanMs = latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length);
   latencies.sort((a, b) => a - b);
   return {
@@ -140,7 +199,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     failures,
     statuses,
     exhausted,
-    // A closed loop always has `concurrency` requests in flight: those left at the end count too.
+    // A closed loop always has `concurrency` units in flight: those left at the end count too.
     serverCpuMsPerRequest:
       cpuBefore !== null && cpuAfter !== null && latencies.length > 0
         ? round((cpuAfter - cpuBefore) / (latencies.length + options.concurrency), 1)

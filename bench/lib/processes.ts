@@ -106,6 +106,8 @@ export interface DevServerOptions {
   /** Its output; bench/out/wrangler-<name>.log when not given. */
   logPath?: string;
   timeoutMs?: number;
+  /** The DevTools inspector's port; a free one when not given. */
+  inspectorPort?: number;
   /** wrangler's --log-level; "info" also logs each request and each email the binding sends. */
   logLevel?: "warn" | "info";
 }
@@ -121,7 +123,7 @@ export async function startWranglerDev(
   options: DevServerOptions = {},
 ): Promise<DevServer> {
   const port = options.port ?? (await freePort());
-  const inspectorPort = await freePort();
+  const inspectorPort = options.inspectorPort ?? (await freePort());
   const logPath = options.logPath ?? join(OUT, `wrangler-${name}.log`);
   const timeoutMs = options.timeoutMs ?? 90_000;
   const log = openSync(logPath, "w");

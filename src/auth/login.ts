@@ -3,12 +3,19 @@
 // five minutes, src/auth/tokens.ts), and the second request sends the code with that token in
 // place of the password, so a full MFA sign-in costs one password hash. The documented second
 // request, which sends the password again with the code, works as it always has.
-import { and, eq, gt, isNull, type SQL, sql } from "drizzle-orm";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { now } from "../clock";
 import type { RequestContext } from "../context";
-import { anchorExists, claimSucceeded, runClaim, type Statement } from "../db/claims";
+import {
+  anchorExists,
+  claimSucceeded,
+  insertedValue,
+  insertWhen,
+  runClaim,
+  type Statement,
+} from "../db/claims";
 import type { Db } from "../db/client";
-import { backupCodes, sessions, type Tenant, tenants, type User, users } from "../db/schema";
+import { sessions, type Tenant, tenants, type User, users } from "../db/schema";
 import { ApiError } from "../errors";
 import { enforceSignInAttempt } from "../limiter/limits";
 import type { Outcome } from "../limiter/policy";
@@ -91,12 +98,16 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
   if (factor.kind === "invalid") throw new ApiError("invalid_mfa_code");
 
   // The session exists only if this request's claim on the code wins, and, with a token, only
-  // while the pending sign-in is still live: the claim spends both in one statement.
+  // while the pending sign-in is still live: the claim checks both, and the pending row becomes
+  // the session row in the statement after it, so the token is spent by the same batch.
   const stillPending = pending ? pendingIsLive(pending.sessionId) : undefined;
   const session = await signSession(newSessionRow("session", user), ctx.config.sessionSigningKey);
   const won = anchorExists("sessions", session.row.id);
-  const guarded: Statement[] = [insertSessionWhen(ctx.db, session, claimSucceeded)];
-  if (pending) guarded.push(spendPending(ctx.db, pending.sessionId, won));
+  const guarded: Statement[] = [
+    pending
+      ? becomeSession(ctx.db, pending.sessionId, session.row, claimSucceeded)
+      : insertSessionWhen(ctx.db, session, claimSucceeded),
+  ];
   if (factor.kind === "backup") {
     const audit = ownAuditRow(user, "mfa.backup_code_used", ctx.ip, { remaining: factor.remaining });
     guarded.push(insertAuditWhen(ctx.db, audit, won));
@@ -121,33 +132,33 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
  * takes the code); for one without, a session, with the grace countdown while the tenant's grace
  * period runs; once enrollment is due, no session at all, only an enrollment token.
  *
- * Both rows are offered in one batch, each written only while the account is as it requires (the
- * same password; MFA off for the session, on for the pending sign-in), checked in the statement
- * itself: a verify or a disable that commits between the read and this write decides which one is
- * written, so no password-only session outlives MFA being turned on. The account is read back in
- * the same batch, and only the row written is signed.
+ * Both rows are offered in one statement, each written only while the account is as it requires
+ * (the same password; MFA off for the session, on for the pending sign-in): a verify or a disable
+ * that commits between the read and this write decides which one is written, so no password-only
+ * session outlives MFA being turned on. Only the row written is signed.
  */
 async function openSignIn(ctx: LoginContext, user: User, tenant: Tenant): Promise<LoginResult> {
   const enforcement = enforcementFor(tenant, user, now());
   const direct = newSessionRow(enforcement.kind === "blocked" ? "enrollment" : "session", user);
   const challenge = newSessionRow("mfa", user);
-  const samePassword = sql`select 1 from users where id = ${user.id} and password_hash = ${user.passwordHash}`;
-  const [asSession, asChallenge, [current]] = await ctx.db.batch([
-    insertSessionWhen(ctx.db, { row: direct }, sql`exists (${samePassword} and mfa_enabled_at is null)`),
-    insertSessionWhen(
-      ctx.db,
-      { row: challenge },
-      sql`exists (${samePassword} and mfa_enabled_at is not null)`,
-    ),
-    ctx.db.select().from(users).where(eq(users.id, user.id)),
-  ]);
-  const written = (result: { meta: { changes?: number } }) => (result.meta.changes ?? 0) > 0;
-  if (!current) throw new ApiError("invalid_credentials");
-  if (written(asChallenge)) {
+  // One statement offers both rows; each is written only if the account's MFA (with the password
+  // unchanged) is what it is for: the pending sign-in with MFA on, the session with MFA off.
+  const mfaOnNow = sql`(select mfa_enabled_at is not null from users
+    where id = ${user.id} and password_hash = ${user.passwordHash})`;
+  const isChallenge = sql`(${insertedValue(sessions, "kind")} = 'mfa')`;
+  const [written] = await insertWhen(
+    ctx.db,
+    sessions,
+    [direct, challenge],
+    sql`${isChallenge} = ${mfaOnNow}`,
+  ).returning({ kind: sessions.kind });
+  if (!written) throw new ApiError("invalid_credentials"); // the password changed meanwhile
+  if (written.kind === "mfa") {
     const pending = await sign(ctx, challenge);
+    // MFA is on, whatever this sign-in read (a verify may have committed since).
+    const current = { ...user, mfaEnabledAt: user.mfaEnabledAt ?? now() };
     return { kind: "mfa_required", user: current, mfaToken: pending.token, expiresAt: pending.expiresAt };
   }
-  if (!written(asSession)) throw new ApiError("invalid_credentials"); // the password changed meanwhile
   const session = await sign(ctx, direct);
   if (direct.kind === "enrollment")
     return { kind: "enrollment_required", enrollmentToken: session.token, user };
@@ -164,12 +175,15 @@ function pendingIsLive(pendingId: string): SQL {
     and revoked_at is null and expires_at > ${now()})`;
 }
 
-/** Spends the pending sign-in (once the session it led to is written). */
-function spendPending(db: Db, pendingId: string, condition: SQL) {
+/**
+ * Turns the pending sign-in into the session it led to (when `condition` holds): a new id, kind
+ * and lifetime; the moment the password was proved stays that of the first step.
+ */
+function becomeSession(db: Db, pendingId: string, session: SessionRow, condition: SQL) {
   return db
     .update(sessions)
-    .set({ revokedAt: now() })
-    .where(and(eq(sessions.id, pendingId), isNull(sessions.revokedAt), condition));
+    .set({ id: session.id, kind: "session", createdAt: session.createdAt, expiresAt: session.expiresAt })
+    .where(and(eq(sessions.id, pendingId), eq(sessions.kind, "mfa"), isNull(sessions.revokedAt), condition));
 }
 
 interface Account {
@@ -181,51 +195,34 @@ interface Account {
 }
 
 /**
- * The user and tenant in one round trip; when the code looks like a backup code, the hashes of the
- * user's unused codes come in the same batch (found by the same tenant and username), and so does
- * the pending sign-in a token names. Each query reads one table's columns: drizzle's D1 batch
- * mislabels joined columns that share a name.
+ * The user and tenant, in one statement: when the code looks like a backup code, the hashes of
+ * the user's unused codes come with them, and so does whether the pending sign-in a token names
+ * is live and the user's. One statement instead of a batch of several: each costs CPU on both
+ * ends of the binding (npm run profile).
  */
 async function findAccount(
   db: Db,
   find: { tenantId: string; usernameKey: string; withBackupHashes: boolean; pendingId?: string | undefined },
 ): Promise<Account | undefined> {
-  const byName = and(eq(users.tenantId, find.tenantId), eq(users.usernameKey, find.usernameKey));
-  const userQuery = db.select().from(users).where(byName).limit(1);
-  const tenantQuery = db.select().from(tenants).where(eq(tenants.id, find.tenantId)).limit(1);
-  // Both are read only when asked for; the statement stays in the batch either way (one round
-  // trip, and a constant false costs SQLite nothing), which keeps the batch's shape fixed.
-  const asked = (wanted: boolean) => (wanted ? undefined : sql`0`);
-  const hashesQuery = db
-    .select({ codeHash: backupCodes.codeHash })
-    .from(backupCodes)
-    .innerJoin(users, eq(users.id, backupCodes.userId))
-    .where(
-      and(byName, eq(backupCodes.status, "active"), isNull(backupCodes.usedAt), asked(find.withBackupHashes)),
-    );
-  const pendingQuery = db
-    .select({ userId: sessions.userId })
-    .from(sessions)
-    .where(
-      and(
-        eq(sessions.id, find.pendingId ?? ""),
-        eq(sessions.kind, "mfa"),
-        isNull(sessions.revokedAt),
-        gt(sessions.expiresAt, now()),
-        asked(find.pendingId !== undefined),
-      ),
-    );
-  const [[user], [tenant], hashes, pending] = await db.batch([
-    userQuery,
-    tenantQuery,
-    hashesQuery,
-    pendingQuery,
-  ]);
-  if (!user || !tenant) return undefined;
+  const hashes = find.withBackupHashes
+    ? sql<string>`(select json_group_array(code_hash) from backup_codes
+        where user_id = ${users.id} and status = 'active' and used_at is null)`
+    : sql<string>`'[]'`;
+  const pending = find.pendingId
+    ? sql<number>`exists (select 1 from sessions where id = ${find.pendingId} and user_id = ${users.id}
+        and kind = 'mfa' and revoked_at is null and expires_at > ${now()})`
+    : sql<number>`0`;
+  const [found] = await db
+    .select({ user: users, tenant: tenants, hashes, pending })
+    .from(users)
+    .innerJoin(tenants, eq(tenants.id, users.tenantId))
+    .where(and(eq(users.tenantId, find.tenantId), eq(users.usernameKey, find.usernameKey)))
+    .limit(1);
+  if (!found) return undefined;
   return {
-    user,
-    tenant,
-    unusedBackupHashes: hashes.map((h) => h.codeHash),
-    pending: pending.some((row) => row.userId === user.id),
+    user: found.user,
+    tenant: found.tenant,
+    unusedBackupHashes: JSON.parse(found.hashes) as string[],
+    pending: Boolean(found.pending),
   };
 }

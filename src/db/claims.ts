@@ -31,6 +31,17 @@ export async function runClaim(db: Db, claim: Statement, guarded: Statement[]): 
 }
 
 /**
+ * Inside insertWhen's condition: the value a row being inserted has for `key` (SQLite names the
+ * columns of a VALUES list column1, column2…, in the table's column order), so that each of
+ * several rows can be written on its own condition.
+ */
+export function insertedValue<T extends SQLiteTable>(table: T, key: keyof T["$inferInsert"] & string): SQL {
+  const index = Object.keys(getTableColumns(table)).indexOf(key);
+  if (index < 0) throw new Error(`no column ${key}`);
+  return sql.raw(`column${index + 1}`);
+}
+
+/**
  * `insert into <table> select <row> where <condition>`: the row is written only when the condition
  * holds at that point of the batch. (drizzle cannot batch raw SQL with parameters, so this goes
  * through its insert builder, which lists every column in table order.)

@@ -76,20 +76,27 @@ export interface AttemptContext {
 export async function enforceSignInAttempt(ctx: AttemptContext, attempt: SignInAttempt): Promise<void> {
   const client = addressKey(ctx.ip);
   const passwordKnown = attempt.password !== "failure";
-  const [account, address] = await callCounters([
-    accountCounter(ctx.env, attempt.tenantId, attempt.usernameKey).attempt(
-      [
-        { bucket: `password:${client}`, policy: "password", outcome: attempt.password },
-        ...(passwordKnown ? [{ bucket: "mfa", policy: "mfa" as const, outcome: attempt.mfa }] : []),
-      ],
-      attempt.completed,
-    ),
+  const account = accountCounter(ctx.env, attempt.tenantId, attempt.usernameKey).attempt(
+    [
+      { bucket: `password:${client}`, policy: "password", outcome: attempt.password },
+      ...(passwordKnown ? [{ bucket: "mfa", policy: "mfa" as const, outcome: attempt.mfa }] : []),
+    ],
+    attempt.completed,
+  );
+  // The address's budget counts password guesses. A step that sends no password (an mfa_token,
+  // which stands for one that was right minutes ago) has nothing to count there.
+  if (attempt.password === "checked") {
+    const [verdict] = await callCounters([account]);
+    return refuseUnlessAllowed(ctx, verdict, attempt.user);
+  }
+  const [accountVerdict, addressVerdict] = await callCounters([
+    account,
     // A success does not clear the address's budget: one valid account must not launder guesses.
     addressCounter(ctx.env, client).attempt([
       { bucket: "password", policy: "address", outcome: passwordKnown ? "checked" : "failure" },
     ]),
   ]);
-  await refuseUnlessAllowed(ctx, mergeVerdicts(account, address), attempt.user);
+  await refuseUnlessAllowed(ctx, mergeVerdicts(accountVerdict, addressVerdict), attempt.user);
 }
 
 /**

@@ -88,6 +88,29 @@ describe("storage round trips per request", () => {
     expect(cost.durableObjectCalls).toBeLessThanOrEqual(2);
   });
 
+  it("the second step with an mfa_token: at most 2 D1 round trips and 1 Durable Object call", async ({
+    task,
+  }) => {
+    const { tenantId } = await createTenant();
+    const user = await enrollMfa(await addUser(tenantId));
+    const first = await readJson(await instrumentedEnv().fetch(login(user)));
+    const cost = await measure(
+      apiRequest("POST", "/api/v1/auth/login", {
+        body: {
+          username: user.username,
+          tenant_id: user.tenantId,
+          mfa_token: first.json.mfa_token,
+          mfa_code: await totpCode(user.secret),
+        },
+      }),
+    );
+    task.meta.roundTrips = cost;
+    expect(cost.status).toBe(200);
+    expect(cost.d1).toBeLessThanOrEqual(2);
+    // No password in it, so the address's password budget has nothing to count.
+    expect(cost.durableObjectCalls).toBe(1);
+  });
+
   it("login with a wrong password: at most 2 D1 round trips and 2 Durable Object calls", async ({ task }) => {
     const { tenantId } = await createTenant();
     const user = await addUser(tenantId);
