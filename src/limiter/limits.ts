@@ -87,7 +87,9 @@ export async function enforceSignInAttempt(ctx: AttemptContext, attempt: SignInA
   // which stands for one that was right minutes ago) has nothing to count there.
   if (attempt.password === "checked") {
     const [verdict] = await callCounters([account]);
-    return refuseUnlessAllowed(ctx, verdict, attempt.user);
+    // Awaited, not returned: the runtime reports a returned rejection as unhandled for a moment.
+    await refuseUnlessAllowed(ctx, verdict, attempt.user);
+    return;
   }
   const [accountVerdict, addressVerdict] = await callCounters([
     account,
