@@ -185,7 +185,9 @@ async function prepareState(config: string, password: string, pepper: string): P
     [{ id: LOGIN_TENANT, users: LOGIN_USERS + 1, usernamePrefix: "member" }, BIG_TENANT, SMALL_TENANT],
     hash,
   );
-  log(`seeding ${BIG_TENANT.users + SMALL_TENANT.users + LOGIN_USERS + 1} users by SQL (${files.length} files)`);
+  log(
+    `seeding ${BIG_TENANT.users + SMALL_TENANT.users + LOGIN_USERS + 1} users by SQL (${files.length} files)`,
+  );
   await applySql(config, STATE, files);
 }
 
@@ -311,6 +313,14 @@ interface Round {
   loginTwoStepRps8: number;
   healthRps32: number;
   meRps32: number;
+  /**
+   * The runtime's own ceilings at c=8, from the floor Worker under the same load: requests that
+   * each derive one hash, and two-request flows whose second request is free (one hash, then
+   * nothing). Local workerd runs one isolate on one thread and spends CPU of its own on every
+   * request, so these stay below 1000 / PBKDF2 ms whatever the service does.
+   */
+  hashOnlyRps8: number;
+  freeSecondStepRps8: number;
   /** CPU of the server's processes per request, ms: logins at c=1 and c=8. */
   loginCpu1: number | null;
   loginTotpCpu1: number | null;
@@ -346,6 +356,14 @@ async function pairedRound(
   const login8 = await load(sources.login, 8, ROUND_SECONDS.login);
   const totp8 = await load(sources.loginTotp, 8, ROUND_SECONDS.login);
   const twoStep8 = await load(sources.loginTwoStep, 8, ROUND_SECONDS.login);
+  const floorLoad = (next: () => LoadRequest | LoadFlow) =>
+    runLoad({ url: floor.url, concurrency: 8, seconds: ROUND_SECONDS.login * SCALE, next });
+  const hashOnly = { method: "GET", path: `/pbkdf2?n=1&iterations=${ITERATIONS}` } as const;
+  const hashOnly8 = await floorLoad(() => hashOnly);
+  const freeSecond8 = await floorLoad(() => ({
+    first: hashOnly,
+    second: () => ({ method: "GET", path: "/pbkdf2?n=0" }),
+  }));
   const [health32, me32] = await pair(
     () => load(sources.health, 32, ROUND_SECONDS.short),
     () => load(sources.me, 32, ROUND_SECONDS.short),
@@ -379,6 +397,8 @@ async function pairedRound(
     loginTwoStepRps8: twoStep8.rps,
     healthRps32: health32.rps,
     meRps32: me32.rps,
+    hashOnlyRps8: hashOnly8.rps,
+    freeSecondStepRps8: freeSecond8.rps,
     loginCpu1: login1.serverCpuMsPerRequest,
     loginTotpCpu1: totp1.serverCpuMsPerRequest,
     loginCpu8: login8.serverCpuMsPerRequest,
@@ -540,6 +560,14 @@ async function main(): Promise<void> {
       `${m((r) => 1000 / r.pbkdf2Ms)} hashes/s`,
     ),
     ratioTarget(
+      "two-step MFA logins/s at c=8 / the runtime's ceiling (one hash, then a free request)",
+      ratios((r) => r.loginTwoStepRps8 / r.freeSecondStepRps8),
+      0.8,
+      false,
+      `${m((r) => r.loginTwoStepRps8)} logins/s`,
+      `${m((r) => r.freeSecondStepRps8)} flows/s`,
+    ),
+    ratioTarget(
       "login req/s at c=8 / (1000 / PBKDF2 ms)",
       ratios((r) => (r.loginRps8 * r.pbkdf2Ms) / 1000),
       0.8,
@@ -636,7 +664,7 @@ async function main(): Promise<void> {
   const cpu = cpus();
   console.log(`\nedge-mfa bench, ${startedAt.toISOString()}, ${cpu.length} × ${cpu[0]?.model ?? "cpu"}`);
   console.log(
-    `PBKDF2-SHA256, 100,000 iterations, 32 bytes, in workerd: ${floor.pbkdf2Ms} ms (inside the Worker: ${floor.pbkdf2InsideMs} ms); health p50 at c=1: ${series.health?.c1?.p50} ms\n`,
+    `PBKDF2-SHA256, ${ITERATIONS.toLocaleString("en")} iterations, 32 bytes, in workerd: ${floor.pbkdf2Ms} ms (inside the Worker: ${floor.pbkdf2InsideMs} ms); health p50 at c=1: ${series.health?.c1?.p50} ms\n`,
   );
   console.log(
     table(["request", "c", "p50 ms", "p99 ms", "req/s", "requests", "failures", "CPU ms", "D1", "DO"], rows),
@@ -667,10 +695,14 @@ async function main(): Promise<void> {
         "health p50",
         "login p50",
         "TOTP p50",
+        "2-step p50",
         "login/s c=8",
         "TOTP/s c=8",
+        "2-step/s c=8",
         "health/s c=32",
         "me/s c=32",
+        "hash-only/s c=8",
+        "free 2nd step/s c=8",
         "dash 100k p50",
         "dash 100 p50",
         "CPU ms: login c=1",
@@ -684,10 +716,14 @@ async function main(): Promise<void> {
         r.healthP50,
         r.loginP50,
         r.loginTotpP50,
+        r.loginTwoStepP50,
         r.loginRps8,
         r.loginTotpRps8,
+        r.loginTwoStepRps8,
         r.healthRps32,
         r.meRps32,
+        r.hashOnlyRps8,
+        r.freeSecondStepRps8,
         r.dashboardBigP50 ?? "",
         r.dashboardSmallP50 ?? "",
         r.loginCpu1 ?? "",
@@ -717,6 +753,7 @@ async function main(): Promise<void> {
         date: startedAt.toISOString(),
         machine: { cpus: cpu.length, model: cpu[0]?.model, node: process.version },
         scale: SCALE,
+        iterations: ITERATIONS,
         floor,
         seed: {
           mfaUsers: seededMfaUsers,

@@ -1,9 +1,12 @@
 // What the operator CLI does, as functions the dev bootstrap shares: create a tenant with its first
 // admin, and the break-glass MFA reset. Passwords are hashed by the Worker's own code (src/auth).
-
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { newOperatorGrant } from "../src/admin/operator-grants";
 import { NewTenant as NewTenantSchema } from "../src/api/schemas";
 import { auditRow } from "../src/auth/audit";
+import type { Assets } from "../src/auth/common-passwords";
+import { passwordProblem } from "../src/auth/password-policy";
 import { newUserRow } from "../src/auth/users";
 import { auditEvents, operatorGrants, tenants, users } from "../src/db/schema";
 import { executeSql, insertSql, type Target } from "./d1";
@@ -37,6 +40,8 @@ export async function createTenantWithAdmin(target: Target, input: NewTenant): P
     );
   }
   const { tenant_id: tenantId, name, username, email, password } = parsed.data;
+  const problem = await passwordProblem(publicAssets, password, { words: [username, tenantId, name] });
+  if (problem) throw new InvalidInputError([`password: ${problem}`]);
   const user = await newUserRow(tenantId, { username, email, password, role: "admin" }, input.pepper);
   const tenantConflict = input.upsert ? " ON CONFLICT DO NOTHING" : "";
   const userConflict = input.upsert
@@ -56,6 +61,14 @@ export async function createTenantWithAdmin(target: Target, input: NewTenant): P
     insertSql(auditEvents, audit),
   ]);
 }
+
+/** The Worker's static assets as the CLI finds them: public/ on disk (the common-password list). */
+const publicAssets: Assets = {
+  fetch: async (input: RequestInfo | URL) => {
+    const { pathname } = new URL(input instanceof Request ? input.url : input);
+    return new Response(readFileSync(join(import.meta.dirname, "..", "public", pathname)));
+  },
+} as Assets;
 
 export class InvalidInputError extends Error {
   constructor(readonly problems: string[]) {

@@ -2,6 +2,7 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as z from "zod";
+import { accountRoutes } from "./api/account";
 import { authRoutes } from "./api/auth";
 import { healthRoutes } from "./api/health";
 import { mfaRoutes } from "./api/mfa";
@@ -72,6 +73,7 @@ const API_ROUTERS = [
   ["/", healthRoutes],
   ["/", documentRoutes],
   ["/auth", authRoutes],
+  ["/auth", accountRoutes],
   ["/mfa", mfaRoutes],
   ["/tenants", userRoutes],
   ["/tenants", tenantRoutes],

@@ -16,7 +16,11 @@ export function toHex(bytes: Uint8Array): string {
 
 /** SHA-256 of a text, in hex: what stands for a token or an address where the thing itself must not. */
 export async function sha256Hex(text: string): Promise<string> {
-  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text))));
+  return toHex(await sha256Bytes(text));
+}
+
+export async function sha256Bytes(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }
 
 export function randomBytes(length: number): Uint8Array {

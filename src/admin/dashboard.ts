@@ -1,4 +1,5 @@
 // The enrollment dashboard: counts kept by triggers (O(1)) and one indexed page of users without MFA.
+// Deactivated users count nowhere: they have no MFA to set up.
 import { enforcementDeadline, enforcementFor } from "../auth/enforcement";
 import { listUsers } from "../auth/users";
 import { now } from "../clock";
@@ -20,7 +21,7 @@ export async function enrollmentDashboard(
   tenant: Tenant,
   page: { limit: number; cursor?: string | undefined },
 ) {
-  const { users, nextCursor } = await listUsers(db, tenant.id, { ...page, mfa: "disabled" });
+  const { users, nextCursor } = await listUsers(db, tenant.id, { ...page, mfa: "disabled", active: true });
   const at = now();
   const notEnrolled: NotEnrolled[] = users.map((user) => {
     const enforcement = enforcementFor(tenant, user, at);

@@ -36,8 +36,16 @@ export const TenantName = z
   .max(100)
   .regex(/^[^\p{Cc}\p{Cf}\u2028\u2029]+$/u, "must be one line of text, without control characters");
 
+/**
+ * A password being set. The server also refuses (400 weak_password) one on its list of common
+ * passwords or one containing the username or the organisation's name.
+ */
 export const NewPassword = z
   .string()
+  .meta({
+    description:
+      "8 to 128 characters, any; refused with weak_password when it is a commonly used password or contains the username or the organisation's name",
+  })
   .min(PASSWORD_MIN_LENGTH, `must be at least ${PASSWORD_MIN_LENGTH} characters`)
   .max(PASSWORD_MAX_LENGTH, `must be at most ${PASSWORD_MAX_LENGTH} characters`);
 
@@ -78,8 +86,31 @@ export const User = z
     role: Role,
     tenant_id: z.string(),
     mfa_enabled: z.boolean(),
+    active: z.boolean().meta({ description: "False once an admin deactivated the user" }),
   })
   .meta({ id: "User" });
+
+export const SessionList = z
+  .object({
+    sessions: z.array(
+      z
+        .object({
+          id: z.string(),
+          created_at: z.string().meta({ format: "date-time" }),
+          last_used_at: z
+            .string()
+            .meta({ format: "date-time", description: "When it was last used, to within five minutes" }),
+          ip: z.string().nullable().meta({ description: "The address it was opened from" }),
+          user_agent: z
+            .string()
+            .nullable()
+            .meta({ description: "The client it was opened with, as it said" }),
+          current: z.boolean().meta({ description: "The session of this request" }),
+        })
+        .meta({ id: "ActiveSession" }),
+    ),
+  })
+  .meta({ id: "SessionList", description: "Live sessions, the most recently used first" });
 
 export const EnrollmentNotice = z
   .object({

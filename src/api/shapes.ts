@@ -1,6 +1,7 @@
 // The shapes the API answers with: the domain's values (times in milliseconds, drizzle rows) turned
 // into the JSON the contract names (ISO times, snake_case). Only the API layer shapes responses.
 import type { Enforcement } from "../auth/enforcement";
+import type { ListedSession } from "../auth/session-list";
 import type { Tenant, User } from "../db/schema";
 
 /** A time as the API writes it: ISO 8601, or null. */
@@ -19,6 +20,19 @@ export function toPublicUser(user: User) {
     role: user.role,
     tenant_id: user.tenantId,
     mfa_enabled: user.mfaEnabledAt !== null,
+    active: user.deactivatedAt === null,
+  };
+}
+
+/** A session as its owner (or their admin) sees it: never its token. */
+export function toPublicSession(session: ListedSession) {
+  return {
+    id: session.id,
+    created_at: isoTime(session.createdAt),
+    last_used_at: isoTime(session.lastUsedAt),
+    ip: session.ip,
+    user_agent: session.userAgent,
+    current: session.current,
   };
 }
 

@@ -101,7 +101,7 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
   // while the pending sign-in is still live: the claim checks both, and the pending row becomes
   // the session row in the statement after it, so the token is spent by the same batch.
   const stillPending = pending ? pendingIsLive(pending.sessionId) : undefined;
-  const session = await signSession(newSessionRow("session", user), ctx.config.sessionSigningKey);
+  const session = await signSession(newSessionRow("session", user, ctx), ctx.config.sessionSigningKey);
   const won = anchorExists("sessions", session.row.id);
   const guarded: Statement[] = [
     pending
@@ -139,12 +139,13 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
  */
 async function openSignIn(ctx: LoginContext, user: User, tenant: Tenant): Promise<LoginResult> {
   const enforcement = enforcementFor(tenant, user, now());
-  const direct = newSessionRow(enforcement.kind === "blocked" ? "enrollment" : "session", user);
-  const challenge = newSessionRow("mfa", user);
+  const direct = newSessionRow(enforcement.kind === "blocked" ? "enrollment" : "session", user, ctx);
+  const challenge = newSessionRow("mfa", user, ctx);
   // One statement offers both rows; each is written only if the account's MFA (with the password
-  // unchanged) is what it is for: the pending sign-in with MFA on, the session with MFA off.
+  // unchanged and the account active) is what it is for: the pending sign-in with MFA on, the
+  // session with MFA off.
   const mfaOnNow = sql`(select mfa_enabled_at is not null from users
-    where id = ${user.id} and password_hash = ${user.passwordHash})`;
+    where id = ${user.id} and password_hash = ${user.passwordHash} and deactivated_at is null)`;
   const isChallenge = sql`(${insertedValue(sessions, "kind")} = 'mfa')`;
   const [written] = await insertWhen(
     ctx.db,
@@ -182,7 +183,15 @@ function pendingIsLive(pendingId: string): SQL {
 function becomeSession(db: Db, pendingId: string, session: SessionRow, condition: SQL) {
   return db
     .update(sessions)
-    .set({ id: session.id, kind: "session", createdAt: session.createdAt, expiresAt: session.expiresAt })
+    .set({
+      id: session.id,
+      kind: "session",
+      createdAt: session.createdAt,
+      expiresAt: session.expiresAt,
+      lastUsedAt: session.lastUsedAt,
+      ip: session.ip,
+      userAgent: session.userAgent,
+    })
     .where(and(eq(sessions.id, pendingId), eq(sessions.kind, "mfa"), isNull(sessions.revokedAt), condition));
 }
 
@@ -216,7 +225,14 @@ async function findAccount(
     .select({ user: users, tenant: tenants, hashes, pending })
     .from(users)
     .innerJoin(tenants, eq(tenants.id, users.tenantId))
-    .where(and(eq(users.tenantId, find.tenantId), eq(users.usernameKey, find.usernameKey)))
+    .where(
+      and(
+        eq(users.tenantId, find.tenantId),
+        eq(users.usernameKey, find.usernameKey),
+        // A deactivated account signs in like one that does not exist.
+        isNull(users.deactivatedAt),
+      ),
+    )
     .limit(1);
   if (!found) return undefined;
   return {

@@ -127,7 +127,7 @@ export async function verifySetup(
   const won = anchorExists("audit_events", audit.id);
   const enrolling = auth.session.kind === "enrollment";
   const session = enrolling
-    ? await prepareSession("session", user, config.sessionSigningKey, auth.session.authenticatedAt)
+    ? await prepareSession("session", user, ctx, config.sessionSigningKey, auth.session.authenticatedAt)
     : null;
   const issued = options.issueBackupCodes ? generateBackupCodes() : null;
   const issuedHashes = issued ? await hashAll(config, user.id, issued) : null;

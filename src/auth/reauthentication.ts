@@ -1,37 +1,35 @@
-// Re-authentication: the signed-in user proves their password again (and their second factor, when
-// MFA is on), so that actions that add a factor can require a recent proof (ASVS 5 §7.5.1) without
-// a stolen session being enough for them.
+// Proving it is still you: the signed-in user's password again, and a current second factor when MFA
+// is on, under the same attempt budgets as sign-in. Re-authentication (before adding a factor, ASVS 5
+// §7.5.1) and a password change both start here, so a stolen session alone is enough for neither.
 import { sql } from "drizzle-orm";
 import { now } from "../clock";
-import { claimSucceeded, runClaim } from "../db/claims";
+import { claimSucceeded, runClaim, type Statement } from "../db/claims";
 import { ApiError } from "../errors";
 import { enforceSignInAttempt } from "../limiter/limits";
 import type { Outcome } from "../limiter/policy";
 import { backupUseAudit, evaluateOwnCode, type MfaContext, notifyBackupUse } from "./mfa";
 import { checkPassword } from "./password";
-import { claimSecondFactor } from "./second-factor";
+import { claimSecondFactor, type ValidFactor } from "./second-factor";
 import { type Authenticated, FRESH_SIGN_IN_MS, markReauthenticated } from "./sessions";
 
-export interface Reauthentication {
+export interface IdentityCheck {
   password: string;
   /** A current TOTP or backup code; needed when MFA is on. */
   code?: string | undefined;
 }
 
-export interface Reauthenticated {
-  /** Until when the session counts as freshly signed in. */
-  freshUntil: number;
-  /** The signed-in state with the session as it is now, for an action that follows in the same request. */
-  auth: Authenticated;
-}
+/**
+ * What proved the identity: with MFA on, the code and the claim that spends it (the first statement
+ * of the batch the action writes, so a code is good for one action); with MFA off, nothing to spend.
+ */
+export type IdentityProof = { factor: ValidFactor; claim: Statement } | { factor: null; claim: null };
 
 /**
- * Checks the password (and the code) under the same budgets as a sign-in, then marks the session
- * as freshly authenticated.
+ * Checks the password (and the code) against the signed-in user's, counting the attempt as a
+ * sign-in would; throws invalid_password, invalid_mfa_code or too_many_attempts.
  */
-export async function reauthenticate(ctx: MfaContext, input: Reauthentication): Promise<Reauthenticated> {
-  const { db, auth } = ctx;
-  const user = auth.user;
+export async function proveIdentity(ctx: MfaContext, input: IdentityCheck): Promise<IdentityProof> {
+  const user = ctx.auth.user;
   const passwordOk = await checkPassword(input.password, user.passwordHash, ctx.config.passwordPepper);
   const mfaOn = user.mfaEnabledAt !== null;
   const factor =
@@ -46,25 +44,39 @@ export async function reauthenticate(ctx: MfaContext, input: Reauthentication): 
     completed: false,
   });
   if (!passwordOk) throw new ApiError("invalid_password");
+  if (!mfaOn) return { factor: null, claim: null };
+  if (factor === null || factor.kind === "invalid") throw new ApiError("invalid_mfa_code");
+  return { factor, claim: claimSecondFactor(ctx.db, user, factor) };
+}
 
+export interface Reauthenticated {
+  /** Until when the session counts as freshly signed in. */
+  freshUntil: number;
+  /** The signed-in state with the session as it is now, for an action that follows in the same request. */
+  auth: Authenticated;
+}
+
+/** Proves the identity, then marks the session as freshly authenticated. */
+export async function reauthenticate(ctx: MfaContext, input: IdentityCheck): Promise<Reauthenticated> {
+  const { db, auth } = ctx;
+  const proof = await proveIdentity(ctx, input);
   const at = now();
   const result = {
     freshUntil: at + FRESH_SIGN_IN_MS,
     auth: { ...auth, session: { ...auth.session, authenticatedAt: at } },
   };
-  if (!mfaOn) {
+  if (!proof.claim) {
     await markReauthenticated(db, auth.session.id, at);
     return result;
   }
-  if (factor === null || factor.kind === "invalid") throw new ApiError("invalid_mfa_code");
   // The code is claimed like any other use of it, so it cannot be replayed at sign-in afterwards.
   // The session's new mark is what the statements after the claim's own see of its success.
   const marked = sql`exists (select 1 from sessions where id = ${auth.session.id} and authenticated_at = ${at})`;
-  const claimed = await runClaim(db, claimSecondFactor(db, user, factor), [
+  const claimed = await runClaim(db, proof.claim, [
     markReauthenticated(db, auth.session.id, at, claimSucceeded),
-    ...backupUseAudit(ctx, { factor }, marked),
+    ...backupUseAudit(ctx, proof, marked),
   ]);
   if (!claimed) throw new ApiError("invalid_mfa_code");
-  notifyBackupUse(ctx, { factor });
+  notifyBackupUse(ctx, proof);
   return result;
 }

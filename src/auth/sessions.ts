@@ -1,5 +1,5 @@
 // Sessions: every token names a row here, so ending a session takes effect on the next request.
-import { and, eq, gt, isNull, lte, ne, type SQL } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, lte, ne, type SQL } from "drizzle-orm";
 import { now } from "../clock";
 import { insertWhen } from "../db/claims";
 import type { Db } from "../db/client";
@@ -39,10 +39,17 @@ export interface IssuedSession {
 
 export type SessionRow = typeof sessions.$inferInsert & { id: string; kind: TokenKind; expiresAt: number };
 
+/** Who opens a session: shown to its owner in their list of sessions. */
+export interface SessionClient {
+  ip: string;
+  userAgent: string | null;
+}
+
 /** A new session row of `kind` for the user, not written yet. */
 export function newSessionRow(
   kind: TokenKind,
   user: Pick<User, "id" | "tenantId">,
+  client: SessionClient,
   /** When the password was proved, if not just now (verify turning an enrollment into a session). */
   authenticatedAt?: number,
 ): SessionRow {
@@ -55,6 +62,9 @@ export function newSessionRow(
     createdAt,
     expiresAt: createdAt + TOKEN_LIFETIME_MS[kind],
     authenticatedAt: authenticatedAt ?? createdAt,
+    lastUsedAt: createdAt,
+    ip: client.ip,
+    userAgent: client.userAgent,
   };
 }
 
@@ -72,10 +82,11 @@ export async function signSession(row: SessionRow, signingKey: Uint8Array): Prom
 export async function prepareSession(
   kind: TokenKind,
   user: User,
+  client: SessionClient,
   signingKey: Uint8Array,
   authenticatedAt?: number,
 ): Promise<IssuedSession> {
-  return signSession(newSessionRow(kind, user, authenticatedAt), signingKey);
+  return signSession(newSessionRow(kind, user, client, authenticatedAt), signingKey);
 }
 
 /** Inserts the session only when `condition` holds at that point of a batch (see src/db/claims.ts). */
@@ -114,11 +125,51 @@ export async function authenticate(
         eq(sessions.kind, kind),
         isNull(sessions.revokedAt),
         gt(sessions.expiresAt, now()),
+        // A deactivated account's sessions were ended with it; this holds even for one that slipped by.
+        isNull(users.deactivatedAt),
       ),
     )
     .limit(1);
   return found ?? null;
 }
+
+/**
+ * How stale a session's last_used_at may get: a request writes it only when it is older than this,
+ * so a busy session costs one write per five minutes, not one per request.
+ */
+export const SESSION_TOUCH_MS = 5 * 60 * 1000;
+
+export function needsTouch(session: Session, at: number): boolean {
+  return at - session.lastUsedAt >= SESSION_TOUCH_MS;
+}
+
+/** Records that the session was used now; concurrent requests write it once. */
+export async function touchSession(db: Db, sessionId: string, at: number): Promise<void> {
+  await db
+    .update(sessions)
+    .set({ lastUsedAt: at })
+    .where(and(eq(sessions.id, sessionId), lte(sessions.lastUsedAt, at - SESSION_TOUCH_MS)));
+}
+
+/** A user's live sessions (signed in, not a pending second step), the most recently used first. */
+export function listLiveSessions(db: Db, userId: string): Promise<Session[]> {
+  return db
+    .select()
+    .from(sessions)
+    .where(
+      and(
+        eq(sessions.userId, userId),
+        eq(sessions.kind, "session"),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, now()),
+      ),
+    )
+    .orderBy(desc(sessions.lastUsedAt), desc(sessions.createdAt))
+    .limit(MAX_LISTED_SESSIONS);
+}
+
+/** Enough for anyone's devices; a user with more sees the most recently used. */
+const MAX_LISTED_SESSIONS = 100;
 
 /** Records that the session's holder proved their password again now (when `condition` holds). */
 export function markReauthenticated(db: Db, sessionId: string, at: number, condition?: SQL) {
@@ -128,11 +179,11 @@ export function markReauthenticated(db: Db, sessionId: string, at: number, condi
     .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), condition));
 }
 
-export function revokeSession(db: Db, sessionId: string) {
+export function revokeSession(db: Db, sessionId: string, condition?: SQL) {
   return db
     .update(sessions)
     .set({ revokedAt: now() })
-    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), condition));
 }
 
 /**

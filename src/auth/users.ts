@@ -87,6 +87,8 @@ export interface UserPage {
   /** The last username key of the previous page. */
   cursor?: string | null | undefined;
   mfa?: "enabled" | "disabled" | undefined;
+  /** Only active users (true) or only deactivated ones (false); both when not given. */
+  active?: boolean | undefined;
   /** A further condition on the users table. */
   where?: SQL | undefined;
 }
@@ -106,6 +108,8 @@ export async function listUsers(
         page.cursor ? gt(users.usernameKey, page.cursor) : undefined,
         page.mfa === "enabled" ? isNotNull(users.mfaEnabledAt) : undefined,
         page.mfa === "disabled" ? isNull(users.mfaEnabledAt) : undefined,
+        page.active === true ? isNull(users.deactivatedAt) : undefined,
+        page.active === false ? isNotNull(users.deactivatedAt) : undefined,
         page.where,
       ),
     )

@@ -24,10 +24,15 @@ export type Statement = BatchItem<"sqlite">;
  * changed a row, that is, when this request won.
  */
 export async function runClaim(db: Db, claim: Statement, guarded: Statement[]): Promise<boolean> {
-  const [claimed] = (await db.batch([claim, ...guarded])) as unknown as [{ meta?: { changes?: number } }];
+  const [claimed] = await db.batch([claim, ...guarded]);
   // D1 counts rows that triggers changed too (the tenant's counters), so "at least one": every claim
   // names a single row by its key.
-  return (claimed?.meta?.changes ?? 0) > 0;
+  return changedRows(claimed) > 0;
+}
+
+/** The rows a write of a batch changed, from its result (D1 counts those its triggers changed too). */
+export function changedRows(result: unknown): number {
+  return (result as { meta?: { changes?: number } } | undefined)?.meta?.changes ?? 0;
 }
 
 /**

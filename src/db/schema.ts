@@ -42,6 +42,8 @@ export const users = sqliteTable(
     totpLastStep: integer("totp_last_step").notNull().default(0),
     // When an admin last removed the user's MFA: a reset during enforcement never reopens a grace period.
     mfaResetAt: integer("mfa_reset_at"),
+    // Set while an admin has deactivated the account: it cannot sign in, and counts nowhere.
+    deactivatedAt: integer("deactivated_at"),
   },
   (t) => [
     uniqueIndex("users_tenant_username").on(t.tenantId, t.usernameKey),
@@ -83,6 +85,12 @@ export const sessions = sqliteTable(
     // When the holder last proved their password in this session (signing in, or re-authenticating):
     // adding a factor needs it to be recent (src/auth/sessions.ts, isFreshSignIn).
     authenticatedAt: integer("authenticated_at").notNull().default(0),
+    // When the session last opened a request, to within SESSION_TOUCH_MS (src/auth/sessions.ts):
+    // written at most that often, never on every request.
+    lastUsedAt: integer("last_used_at").notNull().default(0),
+    // Where and with what the session was opened, for the owner's list of their sessions.
+    ip: text("ip"),
+    userAgent: text("user_agent"),
   },
   // sessions_expires serves the daily purge of ended sessions (src/auth/sessions.ts).
   (t) => [index("sessions_user").on(t.userId), index("sessions_expires").on(t.expiresAt)],
@@ -147,6 +155,25 @@ export const operatorGrants = sqliteTable("operator_grants", {
   usernameKey: text("username_key").notNull(),
   expiresAt: integer("expires_at").notNull(),
 });
+
+// Password reset links (forgotten password, or sent by an admin): only the SHA-256 of the link's
+// random token is stored. A link is spent by deleting its row, and every link of a user goes when
+// the password changes.
+export const passwordResets = sqliteTable(
+  "password_resets",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    tenantId: text("tenant_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    // The admin who sent it; null when the user asked for it.
+    requestedBy: text("requested_by"),
+  },
+  (t) => [index("password_resets_user").on(t.userId), index("password_resets_expires").on(t.expiresAt)],
+);
 
 export type Tenant = typeof tenants.$inferSelect;
 export type User = typeof users.$inferSelect;

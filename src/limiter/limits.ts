@@ -5,6 +5,7 @@ import type { Db } from "../db/client";
 import type { User } from "../db/schema";
 import { sha256Hex } from "../encoding";
 import { ApiError } from "../errors";
+import type { EmailJob } from "../reminders/jobs";
 import type { Outcome, Verdict } from "./policy";
 
 /** Names the per-account object: tenant and normalised username, so case variants share a counter. */
@@ -144,38 +145,69 @@ export type MailBudget = { allowed: boolean; reached: "tenant" | "recipient" | n
  * addresses nobody verified) count against the tenant's reminder cap and against the recipient's
  * cap across every tenant. Security emails (a change to the account itself) count against caps of
  * their own tenant only, which neither reminders nor another tenant can fill: nobody can use up a
- * user's budget to hide the email that tells them their MFA was turned off.
+ * user's budget to hide the email that tells them their MFA was turned off. Password reset links,
+ * which anyone may ask for, have caps of their own in the tenant, for the same reason.
  */
 export async function takeMailBudget(
   env: Env,
-  email: { kind: "reminder" | "security"; tenantId: string; to: string },
+  email: { kind: EmailJob["kind"]; tenantId: string; to: string },
   tenantDailyLimit: number,
 ): Promise<MailBudget> {
   const recipient = await sha256Hex(mailboxKey(email.to)); // a Durable Object's name is no place for it
   const tenant = tenantCounter(env, email.tenantId);
-  const security = email.kind === "security";
+  const tenantBucket = MAIL_BUCKETS[email.kind];
   const [tenantVerdict, inboxVerdict] = await callCounters([
     tenant.attempt([
-      {
-        bucket: security ? "security-mail" : "mail",
-        policy: "mailPerTenant",
-        outcome: "failure",
-        limit: tenantDailyLimit,
-      },
+      { bucket: tenantBucket, policy: "mailPerTenant", outcome: "failure", limit: tenantDailyLimit },
     ]),
-    (security ? tenant : env.ATTEMPTS.getByName(`recipient:${recipient}`)).attempt([
-      {
-        bucket: security ? `security-mail:${recipient}` : "mail",
-        policy: "mailPerRecipient",
-        outcome: "failure",
-      },
-    ]),
+    email.kind === "reminder"
+      ? env.ATTEMPTS.getByName(`recipient:${recipient}`).attempt([
+          { bucket: "mail", policy: "mailPerRecipient", outcome: "failure" },
+        ])
+      : tenant.attempt([
+          { bucket: `${tenantBucket}:${recipient}`, policy: "mailPerRecipient", outcome: "failure" },
+        ]),
   ]);
   const reachedNow = (verdict: Verdict) => verdict.allowed && verdict.lockedNow;
   return {
     allowed: tenantVerdict.allowed && inboxVerdict.allowed,
     reached: reachedNow(tenantVerdict) ? "tenant" : reachedNow(inboxVerdict) ? "recipient" : null,
   };
+}
+
+/** The tenant's daily cap each kind of email counts against. */
+const MAIL_BUCKETS: Record<EmailJob["kind"], string> = {
+  reminder: "mail",
+  security: "security-mail",
+  password_reset: "reset-mail",
+};
+
+/**
+ * Counts a request for a password reset link. The address's budget refuses past it (429). The
+ * account's budget, kept whether or not the account exists, decides whether a link is sent: a
+ * stranger asking for one is answered as always but cannot fill the user's inbox. An admin's
+ * request counts against the same account budget and is refused past it.
+ */
+export async function takeResetLinkBudget(
+  ctx: AttemptContext,
+  request: { tenantId: string; usernameKey: string; by: "self" | "admin" },
+): Promise<boolean> {
+  const account = accountCounter(ctx.env, request.tenantId, request.usernameKey).attempt([
+    { bucket: "reset-links", policy: "resetLinksPerAccount", outcome: "failure" },
+  ]);
+  if (request.by === "admin") {
+    const [verdict] = await callCounters([account]);
+    assertAllowed(verdict);
+    return true;
+  }
+  const [accountVerdict, addressVerdict] = await callCounters([
+    account,
+    addressCounter(ctx.env, addressKey(ctx.ip)).attempt([
+      { bucket: "reset-links", policy: "resetLinksPerAddress", outcome: "failure" },
+    ]),
+  ]);
+  assertAllowed(addressVerdict);
+  return accountVerdict.allowed;
 }
 
 /** The mailbox an address reaches: case folded, a "+tag" of the local part dropped (a+1@ is a@). */

@@ -55,6 +55,21 @@ export const POLICIES = {
     baseLockMs: 24 * 60 * MINUTE,
     maxLockMs: 24 * 60 * MINUTE,
   },
+  // Password reset links per account, asked for or sent: 3 an hour is room for an email that went
+  // astray, and too few to fill an inbox.
+  resetLinksPerAccount: {
+    limit: 3,
+    windowMs: 60 * MINUTE,
+    baseLockMs: 60 * MINUTE,
+    maxLockMs: 24 * 60 * MINUTE,
+  },
+  // "Forgot your password?" from one address across all accounts.
+  resetLinksPerAddress: {
+    limit: 30,
+    windowMs: 60 * MINUTE,
+    baseLockMs: 60 * MINUTE,
+    maxLockMs: 24 * 60 * MINUTE,
+  },
   // "Send reminder emails" clicks per tenant: three a day, then nothing until the day is over.
   reminders: {
     limit: 3,

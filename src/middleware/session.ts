@@ -2,10 +2,10 @@
 import { getCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
 import { enforcementFor } from "../auth/enforcement";
-import { authenticate } from "../auth/sessions";
+import { authenticate, needsTouch, touchSession } from "../auth/sessions";
 import type { TokenKind } from "../auth/tokens";
 import { now } from "../clock";
-import type { AppEnv } from "../context";
+import { type AppEnv, deferAfterResponse } from "../context";
 import { ApiError } from "../errors";
 
 export const SESSION_COOKIE = "__Host-session";
@@ -28,9 +28,15 @@ export function requireAuth(kinds: readonly TokenKind[] = ["session"]) {
       if (found) break;
     }
     if (!found) throw new ApiError("unauthorized");
+    const at = now();
+    // "Last used" is kept coarse: one write per five minutes of use, after the response.
+    if (needsTouch(found.session, at)) {
+      const sessionId = found.session.id;
+      deferAfterResponse(c, () => touchSession(db, sessionId, at), "recording a session's use");
+    }
     // Once enrollment is due, a session opened during the grace period opens only what an
     // enrollment token would: MFA setup and verify.
-    if (!kinds.includes("enrollment") && enforcementFor(found.tenant, found.user, now()).kind === "blocked") {
+    if (!kinds.includes("enrollment") && enforcementFor(found.tenant, found.user, at).kind === "blocked") {
       throw new ApiError("mfa_enrollment_required");
     }
     c.set("auth", found);

@@ -208,7 +208,8 @@ function auditFailedEmail(db: Db, job: EmailJob, extra: Record<string, unknown> 
     ip: null,
     details: {
       job: job.kind,
-      ...(job.kind === "security" ? { event: job.event } : { milestone: job.milestone }),
+      ...(job.kind === "security" ? { event: job.event } : {}),
+      ...(job.kind === "reminder" ? { milestone: job.milestone } : {}),
       ...extra,
     },
   });

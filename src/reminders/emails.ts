@@ -21,7 +21,10 @@ export function headerText(text: string): string {
 }
 
 export function buildEmail(job: EmailJob, config: Config): EmailContent {
-  const link = `${config.publicOrigin}/?tenant=${encodeURIComponent(job.tenantId)}`;
+  const link =
+    job.kind === "password_reset"
+      ? passwordResetLink(config.publicOrigin, job.token)
+      : `${config.publicOrigin}/?tenant=${encodeURIComponent(job.tenantId)}`;
   const product = config.productName;
   const greeting = `Hello ${job.username},`;
   let subject: string;
@@ -39,6 +42,17 @@ export function buildEmail(job: EmailJob, config: Config): EmailContent {
         ? "You will be asked to set it up the next time you sign in."
         : `Please set it up before ${when}. After that date you will have to set it up before you can continue.`,
       `Sign in and follow the steps: ${link}`,
+    ];
+  } else if (job.kind === "password_reset") {
+    subject = `Reset your ${product} password`;
+    lines = [
+      greeting,
+      job.by === "admin"
+        ? `An administrator of ${job.tenantName} sent you a link to choose a new password for your account.`
+        : `Someone asked to reset the password of your ${job.tenantName} account. If it was you, choose a new password here:`,
+      link,
+      `The link works once, until ${formatDateTime(job.expiresAt)}. Setting a new password signs out every session; if your account has two-step verification, signing in still asks for your code.`,
+      "If you did not ask for this, ignore this email: your password stays as it is.",
     ];
   } else {
     ({ subject, lines } = securityMessage(job, product, link));
@@ -81,6 +95,22 @@ function securityMessage(job: Extract<EmailJob, { kind: "security" }>, product: 
           `Your account was moved to a new authenticator device on ${when}. Your other sessions were signed out.`,
         ],
       };
+    case "password_changed":
+      return {
+        subject: `The password of your ${product} account was changed`,
+        lines: [
+          `The password of your account was changed on ${when}. Your other sessions were signed out.`,
+          "If this was not you, ask your administrator to send you a password reset link at once.",
+        ],
+      };
+    case "password_reset":
+      return {
+        subject: `The password of your ${product} account was reset`,
+        lines: [
+          `A new password was set for your account through a reset link on ${when}, and every session was signed out.`,
+          "If this was not you, ask your administrator to send you a password reset link at once.",
+        ],
+      };
     case "backup_code_used":
       return {
         subject: `A backup code was used on your ${product} account`,
@@ -90,6 +120,11 @@ function securityMessage(job: Extract<EmailJob, { kind: "security" }>, product: 
         ],
       };
   }
+}
+
+/** The page a reset link opens: it takes the new password (src/ui/password-reset.tsx). */
+export function passwordResetLink(origin: string, token: string): string {
+  return `${origin}/ui/password/reset?token=${encodeURIComponent(token)}`;
 }
 
 function formatDate(ms: number): string {

@@ -11,6 +11,8 @@ const SECURITY_EVENTS = [
   "mfa_reset",
   "device_changed",
   "backup_code_used",
+  "password_changed",
+  "password_reset",
 ] as const;
 
 export type SecurityEvent = (typeof SECURITY_EVENTS)[number];
@@ -43,6 +45,19 @@ const SecurityJob = z.object({
   remaining: z.number().int().optional(),
 });
 
+/**
+ * A password reset link. The token travels in the message because the email must carry it; only
+ * its hash is stored (src/auth/password-reset.ts), and nothing logs a message body.
+ */
+const PasswordResetJob = z.object({
+  ...Recipient,
+  kind: z.literal("password_reset"),
+  token: z.string().min(1).max(200),
+  expiresAt: z.number(),
+  /** Who asked: the user (forgot password) or an admin of the tenant. */
+  by: z.enum(["self", "admin"]),
+});
+
 /** Planning continues through the queue a page at a time, so no invocation walks a whole tenant. */
 const PlanJobSchema = z.object({
   kind: z.literal("plan"),
@@ -54,9 +69,17 @@ const PlanJobSchema = z.object({
   cursor: z.string().nullable(),
 });
 
-export const QueueJobSchema = z.discriminatedUnion("kind", [ReminderJob, SecurityJob, PlanJobSchema]);
+export const QueueJobSchema = z.discriminatedUnion("kind", [
+  ReminderJob,
+  SecurityJob,
+  PasswordResetJob,
+  PlanJobSchema,
+]);
 
-export type EmailJob = z.infer<typeof ReminderJob> | z.infer<typeof SecurityJob>;
+export type EmailJob =
+  | z.infer<typeof ReminderJob>
+  | z.infer<typeof SecurityJob>
+  | z.infer<typeof PasswordResetJob>;
 export type PlanJob = z.infer<typeof PlanJobSchema>;
 export type QueueJob = EmailJob | PlanJob;
 
@@ -84,6 +107,20 @@ export function securityEmail(
     event,
     at: now(),
     ...(remaining === undefined ? {} : { remaining }),
+    ...recipientOf(user, tenantName),
+  };
+}
+
+/** The email with a password reset link (valid until `expiresAt`). */
+export function passwordResetEmail(
+  user: Person,
+  tenantName: string,
+  link: { token: string; expiresAt: number; by: "self" | "admin" },
+): EmailJob {
+  return {
+    kind: "password_reset",
+    id: `password_reset:${randomId()}`,
+    ...link,
     ...recipientOf(user, tenantName),
   };
 }

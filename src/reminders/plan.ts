@@ -72,6 +72,7 @@ export async function runPlanPage(
     limit: pageSize,
     cursor: job.cursor,
     mfa: "disabled",
+    active: true,
     where: job.mode === "milestone" ? inGrace(tenant) : undefined,
   });
 

@@ -95,6 +95,16 @@ const ACTIONS: Record<AuditAction, string> = {
   "mfa.lockout": "Locked out after wrong codes",
   "settings.updated": "Changed security settings",
   "user.created": "Created a user",
+  "user.role_changed": "Changed a user's role",
+  "user.deactivated": "Deactivated a user",
+  "user.reactivated": "Reactivated a user",
+  "user.deleted": "Deleted a user",
+  "user.password_changed": "Changed their password",
+  "user.password_reset": "Set a new password through a reset link",
+  "user.password_reset_requested": "Asked for a password reset link",
+  "user.password_reset_sent": "Sent a password reset link",
+  "session.ended": "Ended one of their sessions",
+  "sessions.ended": "Ended sessions",
   "tenant.created": "Created the organisation",
   "reminders.sent": "Sent MFA reminder emails",
   "email.failed": "An email could not be delivered",
@@ -121,6 +131,10 @@ function describeDetails(event: typeof auditEvents.$inferSelect): string {
       return `${details.remaining} backup codes left`;
     case "reminders.sent":
       return `${details.queued} queued`;
+    case "user.role_changed":
+      return `${details.from} → ${details.to}`;
+    case "sessions.ended":
+      return `${details.count} ended`;
     case "mfa.reset":
       return details.by === "operator" ? "By the operator" : details.had_mfa === false ? "Had no MFA" : "";
     default:

@@ -22,6 +22,7 @@ describe("login", () => {
         role: "admin",
         tenant_id: admin.tenantId,
         mfa_enabled: false,
+        active: true,
       },
     });
     const hours = (Date.parse(response.json.expires_at) - Date.now()) / 3_600_000;

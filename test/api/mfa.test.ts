@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { prepareSession } from "../../src/auth/sessions";
 import { sessions } from "../../src/db/schema";
 import { fromBase64 } from "../../src/encoding";
-import { addUser, config, createTenant, db } from "../helpers/factory";
+import { addUser, config, createTenant, db, TEST_CLIENT } from "../helpers/factory";
 import { call, expectError, login, sessionToken } from "../helpers/http";
 import { enrollMfa, nextStep, totpCode } from "../helpers/totp";
 
@@ -302,7 +302,7 @@ describe("audit", () => {
 describe("enrollment token", () => {
   it("opens setup and verify only, and verify turns it into a full session", async () => {
     const user = await newUser();
-    const enrollment = await prepareSession("enrollment", user.user, config.sessionSigningKey);
+    const enrollment = await prepareSession("enrollment", user.user, TEST_CLIENT, config.sessionSigningKey);
     await db.insert(sessions).values(enrollment.row);
     const token = enrollment.token;
     for (const [method, path] of [

@@ -20,6 +20,7 @@ describe("users API", () => {
       role: "member",
       tenant_id: tenantId,
       mfa_enabled: false,
+      active: true,
     });
     const signIn = await login({
       username: "bob",
@@ -61,7 +62,7 @@ describe("users API", () => {
     expect(fullwidth.json.user.username).toBe("carol"); // stored as it is compared
   });
 
-  it("applies the password rules: 8 to 128 characters, nothing else", async () => {
+  it("applies the password rules: 8 to 128 characters, no composition rules", async () => {
     const { tenantId, admin } = await createTenant();
     const token = await sessionToken(admin);
     const create = (password: string, username: string) =>
@@ -70,7 +71,7 @@ describe("users API", () => {
     expectError(short, 400, "invalid_request");
     expect(short.json.error.details[0].path).toBe("password");
     expectError(await create("x".repeat(129), "long"), 400, "invalid_request");
-    expect((await create("12345678", "eight")).status).toBe(201);
+    expect((await create("qz7 vrk2", "eight")).status).toBe(201);
     expect((await create("ü".repeat(128), "unicode")).status).toBe(201);
   });
 

@@ -112,6 +112,104 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change your password
+         * @description Needs the current password and, when MFA is on, a current code. Every other session ends, every reset link stops working, and the user gets an email.
+         */
+        post: operations["changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password/forgot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email a password reset link
+         * @description Always 202, whether or not the account exists: when it does and is active, its address gets a link that works once, for 30 minutes. At most 3 links per account an hour; an address that asks too often is answered 429.
+         */
+        post: operations["requestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with the token of a reset link
+         * @description Spends the link and ends every session of the user. Signs nobody in: the next sign-in asks for the second factor as always.
+         */
+        post: operations["resetPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your live sessions */
+        get: operations["listSessions"];
+        put?: never;
+        post?: never;
+        /** End every session but this one */
+        delete: operations["endOtherSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/sessions/{sessionID}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * End one of your sessions
+         * @description Ending the current one signs this client out.
+         */
+        delete: operations["endSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/mfa/setup": {
         parameters: {
             query?: never;
@@ -213,6 +311,68 @@ export interface paths {
          */
         post: operations["createUser"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenantID}/users/{userID}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a user
+         * @description Removes the account and its personal data (sessions, factors, reset links); audit events stay, naming the user by id. Not yourself (409 own_account), not the last active admin (409 last_admin).
+         */
+        delete: operations["deleteUser"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a user's role, or deactivate or reactivate them
+         * @description Deactivating ends the user's sessions at once; they then sign in like an unknown user, get no reminders and count nowhere on the dashboard. An admin cannot deactivate themselves (409 own_account), and the tenant's last active admin cannot be demoted or deactivated (409 last_admin). Making someone an admin needs a fresh sign-in (401 reauthentication_required).
+         */
+        patch: operations["updateUser"];
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenantID}/users/{userID}/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Email the user a password reset link
+         * @description The same link as Forgot password: it works once, for 30 minutes, and the admin never sees it. At most 3 links per user an hour (429).
+         */
+        post: operations["sendPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenantID}/users/{userID}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's live sessions */
+        get: operations["listUserSessions"];
+        put?: never;
+        post?: never;
+        /** End every session of a user */
+        delete: operations["endUserSessions"];
         options?: never;
         head?: never;
         patch?: never;
@@ -334,7 +494,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "invalid_request" | "invalid_json" | "unauthorized" | "invalid_credentials" | "invalid_mfa_code" | "invalid_mfa_token" | "invalid_password" | "reauthentication_required" | "forbidden" | "mfa_enforced" | "mfa_enrollment_required" | "not_found" | "method_not_allowed" | "username_taken" | "no_pending_setup" | "mfa_not_enabled" | "settings_conflict" | "payload_too_large" | "unsupported_media_type" | "too_many_attempts" | "internal_error" | "unavailable" | "misconfigured";
+                code: "invalid_request" | "invalid_json" | "weak_password" | "invalid_reset_token" | "unauthorized" | "invalid_credentials" | "invalid_mfa_code" | "invalid_mfa_token" | "invalid_password" | "reauthentication_required" | "forbidden" | "mfa_enforced" | "mfa_enrollment_required" | "not_found" | "method_not_allowed" | "username_taken" | "no_pending_setup" | "mfa_not_enabled" | "last_admin" | "own_account" | "user_deactivated" | "user_conflict" | "settings_conflict" | "payload_too_large" | "unsupported_media_type" | "too_many_attempts" | "internal_error" | "unavailable" | "misconfigured";
                 /** @description For people; clients branch on code */
                 message: string;
                 /** @description With invalid_request: one entry per field */
@@ -359,6 +519,8 @@ export interface components {
             role: "admin" | "member";
             tenant_id: string;
             mfa_enabled: boolean;
+            /** @description False once an admin deactivated the user */
+            active: boolean;
         };
         /** @description The tenant requires MFA; the user is in the grace period */
         EnrollmentNotice: {
@@ -418,6 +580,47 @@ export interface components {
              */
             code?: string;
         };
+        ChangePasswordRequest: {
+            current_password: string;
+            /** @description 8 to 128 characters, any; refused with weak_password when it is a commonly used password or contains the username or the organisation's name */
+            new_password: string;
+            /**
+             * @description Required when MFA is on
+             * @example 123456
+             */
+            code?: string;
+        };
+        ForgotPasswordRequest: {
+            /** @example demo */
+            tenant_id: string;
+            username: string;
+        };
+        ResetPasswordRequest: {
+            /** @description From the link in the email */
+            token: string;
+            /** @description 8 to 128 characters, any; refused with weak_password when it is a commonly used password or contains the username or the organisation's name */
+            new_password: string;
+        };
+        /** @description Live sessions, the most recently used first */
+        SessionList: {
+            sessions: components["schemas"]["ActiveSession"][];
+        };
+        ActiveSession: {
+            id: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it was last used, to within five minutes
+             */
+            last_used_at: string;
+            /** @description The address it was opened from */
+            ip: string | null;
+            /** @description The client it was opened with, as it said */
+            user_agent: string | null;
+            /** @description The session of this request */
+            current: boolean;
+        };
         MfaSetup: {
             /** @description base32, 160 bits */
             secret: string;
@@ -451,12 +654,19 @@ export interface components {
             username: string;
             /** Format: email */
             email: string;
+            /** @description 8 to 128 characters, any; refused with weak_password when it is a commonly used password or contains the username or the organisation's name */
             password: string;
             /**
              * @default member
              * @enum {string}
              */
             role?: "admin" | "member";
+        };
+        UserPatch: {
+            /** @enum {string} */
+            role?: "admin" | "member";
+            /** @description false deactivates the user, true reactivates them */
+            active?: boolean;
         };
         TenantSettings: {
             mfa_required: boolean;
@@ -505,7 +715,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description error.code: invalid_request, invalid_json */
+        /** @description error.code: invalid_request, invalid_json, weak_password, invalid_reset_token */
         Error400: {
             headers: {
                 "Cache-Control": components["headers"]["CacheControl"];
@@ -556,7 +766,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description error.code: username_taken, no_pending_setup, mfa_not_enabled, settings_conflict */
+        /** @description error.code: username_taken, no_pending_setup, mfa_not_enabled, last_admin, own_account, user_deactivated, user_conflict, settings_conflict */
         Error409: {
             headers: {
                 "Cache-Control": components["headers"]["CacheControl"];
@@ -793,6 +1003,176 @@ export interface operations {
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             405: components["responses"]["Error405"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangePasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description Changed; this session stays signed in */
+            204: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            405: components["responses"]["Error405"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    requestPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ForgotPasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description If the account exists, a link is on its way */
+            202: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
+            403: components["responses"]["Error403"];
+            405: components["responses"]["Error405"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    resetPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResetPasswordRequest"];
+            };
+        };
+        responses: {
+            /** @description The password is set; sign in with it */
+            204: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
+            403: components["responses"]["Error403"];
+            405: components["responses"]["Error405"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Your sessions */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            405: components["responses"]["Error405"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    endOtherSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The other sessions have ended */
+            204: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            405: components["responses"]["Error405"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    endSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                sessionID: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session has ended */
+            204: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            405: components["responses"]["Error405"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
             503: components["responses"]["Error503"];
         };
     };
@@ -1043,6 +1423,168 @@ export interface operations {
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
             429: components["responses"]["Error429"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    deleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantID: string;
+                userID: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            405: components["responses"]["Error405"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    updateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantID: string;
+                userID: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserPatch"];
+            };
+        };
+        responses: {
+            /** @description The user as they are now */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        user: components["schemas"]["User"];
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            405: components["responses"]["Error405"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    sendPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantID: string;
+                userID: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link is on its way */
+            202: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            405: components["responses"]["Error405"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    listUserSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantID: string;
+                userID: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's sessions */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            405: components["responses"]["Error405"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    endUserSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantID: string;
+                userID: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user's sessions have ended */
+            204: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            405: components["responses"]["Error405"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
             503: components["responses"]["Error503"];
         };
     };

@@ -8,6 +8,8 @@ import { loadConfig } from "../../src/env";
 
 export const db = openDb(env.DB);
 export const config = loadConfig(env);
+/** Where sessions written directly by a test come from. */
+export const TEST_CLIENT = { ip: "192.0.2.1", userAgent: "vitest" };
 
 let counter = 0;
 /** A slug no other test in this file uses. */

@@ -1,7 +1,10 @@
 // Requests through the Worker's real fetch handler, with the bindings of the test runtime.
-import { exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import { app } from "../../src/app";
 import type { TestUser } from "./factory";
+import { recordingQueue } from "./recording";
 
 export const ORIGIN = "http://localhost";
 
@@ -57,4 +60,25 @@ export async function sessionToken(user: TestUser): Promise<string> {
 export function expectError(response: { status: number; json: unknown }, status: number, code: string) {
   expect(response.status).toBe(status);
   expect(response.json).toMatchObject({ error: { code, message: expect.any(String) } });
+}
+
+/**
+ * A request through the app with the email queue recorded, waiting for the work it does after its
+ * response (a forgot-password request looks the account up only then).
+ */
+export async function callRecordingEmail(method: string, path: string, options: CallOptions = {}) {
+  const { sent, binding } = recordingQueue();
+  const headers = new Headers(options.headers);
+  if (options.token) headers.set("authorization", `Bearer ${options.token}`);
+  if (options.body !== undefined) headers.set("content-type", "application/json");
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const context = createExecutionContext();
+  const response = await app.fetch(
+    new Request(`${ORIGIN}${path}`, { method, headers, body }),
+    { ...env, EMAIL_QUEUE: binding },
+    context,
+  );
+  const text = await response.text();
+  await waitOnExecutionContext(context);
+  return { status: response.status, text, sent };
 }

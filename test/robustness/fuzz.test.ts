@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { prepareSession } from "../../src/auth/sessions";
 import { sessions } from "../../src/db/schema";
 import { ERRORS } from "../../src/errors";
-import { addUser, config, createTenant, db } from "../helpers/factory";
+import { addUser, config, createTenant, db, TEST_CLIENT } from "../helpers/factory";
 import { enrollMfa } from "../helpers/totp";
 
 const ORIGIN = "http://localhost";
@@ -65,9 +65,29 @@ async function makeTargets() {
 }
 type Targets = Awaited<ReturnType<typeof makeTargets>>;
 
+const accountRows = new Map<string, Record<string, unknown>>();
+
+/** Puts the targets' accounts back as they were first seen (the fuzzer may delete or change them). */
+async function restoreAccounts(targets: Targets): Promise<void> {
+  for (const id of [targets.admin.user.id, targets.member.user.id]) {
+    let row = accountRows.get(id);
+    if (!row) {
+      row = (await env.DB.prepare("select * from users where id = ?").bind(id).first()) ?? undefined;
+      if (!row) throw new Error(`target ${id} is gone before the first run`);
+      accountRows.set(id, row);
+    }
+    const columns = Object.keys(row);
+    await env.DB.prepare(
+      `insert or replace into users (${columns.join(", ")}) values (${columns.map(() => "?").join(", ")})`,
+    )
+      .bind(...Object.values(row))
+      .run();
+  }
+}
+
 /** A fresh live session for a user, written directly (no password hash: the fuzzer needs many). */
 async function mintToken(user: Targets["admin"]["user"]) {
-  const session = await prepareSession("session", user, config.sessionSigningKey);
+  const session = await prepareSession("session", user, TEST_CLIENT, config.sessionSigningKey);
   await db.insert(sessions).values(session.row);
   return session.token;
 }
@@ -418,10 +438,12 @@ describe("fuzzing every endpoint of the OpenAPI document", () => {
       let reached = 0;
       await fc.assert(
         fc.asyncProperty(drawn, async (values) => {
-          // A drawn PATCH may have required MFA for the tenant; start each run from the same settings.
+          // A drawn PATCH may have required MFA for the tenant, or deactivated, demoted or deleted
+          // the member; start each run from the same settings and accounts.
           await env.DB.prepare("update tenants set mfa_required = 0, mfa_enforced_since = null where id = ?")
             .bind(targets.tenantId)
             .run();
+          await restoreAccounts(targets);
           const request = await buildRequest(operation, values, targets);
           const response = await exports.default.fetch(request);
           const text = await response.text();

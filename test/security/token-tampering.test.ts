@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { prepareSession } from "../../src/auth/sessions";
 import { advanceClock } from "../../src/clock";
 import { sessions } from "../../src/db/schema";
-import { config, createTenant, db } from "../helpers/factory";
+import { config, createTenant, db, TEST_CLIENT } from "../helpers/factory";
 import { call, expectError, sessionToken } from "../helpers/http";
 
 async function validClaims() {
@@ -96,7 +96,7 @@ describe("session token tampering", () => {
 
   it("refuses an enrollment token on a route that needs a session", async () => {
     const { admin } = await createTenant();
-    const enrollment = await prepareSession("enrollment", admin.user, config.sessionSigningKey);
+    const enrollment = await prepareSession("enrollment", admin.user, TEST_CLIENT, config.sessionSigningKey);
     await db.insert(sessions).values(enrollment.row);
     await expectRefused(enrollment.token);
   });

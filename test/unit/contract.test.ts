@@ -20,6 +20,7 @@ const user = {
   role: "member",
   tenant_id: "t",
   mfa_enabled: false,
+  active: true,
 };
 
 describe("the contract checker", () => {
