@@ -22,7 +22,14 @@ export async function sendReminders(
     const chosen = await db
       .select()
       .from(users)
-      .where(and(eq(users.tenantId, tenant.id), isNull(users.mfaEnabledAt), inArray(users.id, userIds)));
+      .where(
+        and(
+          eq(users.tenantId, tenant.id),
+          isNull(users.mfaEnabledAt),
+          isNull(users.deactivatedAt), // a deactivated user is not asked to enroll
+          inArray(users.id, userIds),
+        ),
+      );
     const reminder = { deadline: graceDeadline(tenant), milestone: "manual" as const, runId: randomId() };
     await enqueue(
       env,

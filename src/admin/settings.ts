@@ -116,6 +116,7 @@ export async function measureImpact(db: Db, tenant: Tenant): Promise<Impact> {
       and(
         eq(users.tenantId, tenant.id),
         isNull(users.mfaEnabledAt),
+        isNull(users.deactivatedAt), // as in the tenant's counts, which leave deactivated users out
         or(gte(users.createdAt, since), gte(users.mfaResetAt, since)),
       ),
     );

@@ -30,6 +30,18 @@ export function describeError(error: ApiError): string {
       return "That username is already taken in this tenant.";
     case "forbidden":
       return "You don't have access to this.";
+    case "weak_password":
+      return `This password ${error.details?.[0]?.message ?? "cannot be used"}.`;
+    case "invalid_reset_token":
+      return "This link has expired or was used already. Ask for a new one.";
+    case "last_admin":
+      return "The organisation must keep at least one active admin. Make someone else an admin first.";
+    case "own_account":
+      return "You can't deactivate or delete your own account.";
+    case "user_deactivated":
+      return "This user is deactivated. Reactivate them first.";
+    case "user_conflict":
+      return "Someone else changed this user a moment ago. Reload the page and try again.";
     default:
       return error.message;
   }

@@ -4,11 +4,14 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../context";
 import { ApiError } from "../errors";
+import { accountRoutes } from "./account";
 import { auditRoutes } from "./audit";
 import { handleUiError } from "./errors";
 import { loginRoutes } from "./login";
+import { passwordResetRoutes } from "./password-reset";
 import { profileRoutes } from "./profile";
 import { securityRoutes } from "./security";
+import { userDetailRoutes } from "./user-detail";
 import { userRoutes } from "./users";
 
 const MAX_FORM_BYTES = 16 * 1024;
@@ -26,6 +29,9 @@ uiRoutes.use(
 uiRoutes.get("/", (c) => c.redirect("/ui/profile", 303));
 uiRoutes.route("/", loginRoutes);
 uiRoutes.route("/", profileRoutes);
+uiRoutes.route("/", accountRoutes);
+uiRoutes.route("/", passwordResetRoutes);
 uiRoutes.route("/settings", securityRoutes);
 uiRoutes.route("/settings", userRoutes);
+uiRoutes.route("/settings", userDetailRoutes);
 uiRoutes.route("/audit", auditRoutes);

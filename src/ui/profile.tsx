@@ -1,6 +1,7 @@
 // Profile (user menu → Profile) and the forced enrollment page: turning MFA on, moving to a new
 // device, regenerating backup codes and turning MFA off, each through the same domain functions the
-// JSON API calls (src/auth/mfa.ts), each change confirmed with a fresh code.
+// JSON API calls (src/auth/mfa.ts), each change confirmed with a fresh code. The password and
+// sessions cards are in ./account.tsx.
 import { Hono } from "hono";
 import { BACKUP_CODE_COUNT } from "../auth/backup-codes";
 import { enforcementFor } from "../auth/enforcement";
@@ -15,6 +16,7 @@ import { now } from "../clock";
 import { type AppEnv, signedInContext } from "../context";
 import type { Tenant, User } from "../db/schema";
 import { requireAuth } from "../middleware/session";
+import { PasswordCard, sessionsCard } from "./account";
 import { Alert, CodeField, Icon, LocalTime, Pill } from "./components";
 import { showErrorsInPlace } from "./errors";
 import { formFields, fragment, page, redirect, setSessionCookie, type UiContext } from "./http";
@@ -53,6 +55,8 @@ profileRoutes.get("/profile", requireAuth(), async (c) => {
       <div class="profile-grid">
         <AccountCard user={user} tenant={tenant} />
         <MfaCard user={user} tenant={tenant} remaining={remaining} />
+        <PasswordCard user={user} />
+        {await sessionsCard(c)}
       </div>
     </AppPage>,
   );

@@ -21,13 +21,20 @@ import { type ConfirmationErrors, ConfirmIdentity, confirmationError, confirmIfA
 
 export const userRoutes = new Hono<AppEnv>();
 
+/** Messages a redirect back to the list may carry; only these keys are ever shown. */
+const NOTICES: Record<string, string> = {
+  deleted: "The user was deleted. Their entries in the audit log remain.",
+};
+
 userRoutes.get("/users", ...adminOnly, async (c) => {
   const viewer = viewerOf(c);
+  const notice = NOTICES[c.req.query("notice") ?? ""];
   return page(
     c,
     <AppPage viewer={viewer} title="Users" section="settings">
       <PageHeader title="Settings" lead={`How people in ${viewer.tenant.name} sign in.`} />
       <SettingsTabs current="users" />
+      {notice && <Alert tone="success">{notice}</Alert>}
       {await usersPanel(c, {})}
     </AppPage>,
   );
@@ -82,6 +89,9 @@ userRoutes.post("/users", ...adminOnly, async (c) => {
     const confirm = confirmationError(error, field);
     if (confirm) {
       return showErrorsInPlace(c, error, () => usersPanel(c, { values, errors: {}, confirm }));
+    }
+    if (error instanceof ApiError && error.code === "weak_password") {
+      return fragment(c, await usersPanel(c, { values, errors: { password: describeError(error) } }), 400);
     }
     if (!(error instanceof ApiError) || error.code !== "username_taken") throw error;
     return fragment(c, await usersPanel(c, { values, errors: { username: describeError(error) } }), 409);
@@ -215,7 +225,15 @@ const UserRow = ({
         </span>
         <span class="muted">{user.email}</span>
       </td>
-      <td data-label="Role">{user.role === "admin" ? "Admin" : "Member"}</td>
+      <td data-label="Role">
+        {user.role === "admin" ? "Admin" : "Member"}
+        {user.deactivatedAt !== null && (
+          <>
+            {" "}
+            <Pill tone="neutral">Deactivated</Pill>
+          </>
+        )}
+      </td>
       <td data-label="MFA">
         {user.mfaEnabledAt !== null ? (
           <Pill tone="success">On</Pill>
@@ -234,6 +252,13 @@ const UserRow = ({
       </td>
       <td class="row-actions">
         {user.mfaEnabledAt !== null && user.id !== self && <ResetMfa user={user} />}
+        <a
+          class="btn btn-secondary btn-small"
+          href={`/ui/settings/users/${encodeURIComponent(user.id)}`}
+          aria-label={`Manage ${user.username}`}
+        >
+          Manage
+        </a>
       </td>
     </tr>
   );
@@ -312,7 +337,7 @@ const CreateUserCard = ({
         name="password"
         label="Initial password"
         type="password"
-        hint="8 to 128 characters. Share it with them over a channel you trust."
+        hint="8 to 128 characters, not a common one. Share it over a channel you trust, or send them a password reset link once they exist."
         error={errors.password}
         autocomplete="new-password"
         minlength={8}

@@ -6,7 +6,7 @@ import { FRESH_SIGN_IN_MS } from "../../src/auth/sessions";
 import { advanceClock } from "../../src/clock";
 import { runPlanPage } from "../../src/reminders/plan";
 import { addUser, createTenant, db, type TestUser } from "../helpers/factory";
-import { call, expectError, login, sessionToken } from "../helpers/http";
+import { call, callRecordingEmail, expectError, login, sessionToken } from "../helpers/http";
 import { recordingQueue } from "../helpers/recording";
 import { enrollMfa } from "../helpers/totp";
 
@@ -81,6 +81,29 @@ describe("deactivating a user", () => {
     const recipients = sent.flatMap((job) => (job.kind === "reminder" ? [job.userId] : []));
     expect(recipients).toContain(admin.user.id);
     expect(recipients).not.toContain(user.user.id);
+    // Nor when an admin names them.
+    const named = await callRecordingEmail("POST", `/api/v1/tenants/${tenantId}/mfa/reminders`, {
+      token: adminToken,
+      body: { user_ids: [user.user.id] },
+    });
+    expect(JSON.parse(named.text)).toEqual({ queued: 0 });
+    expect(named.sent).toEqual([]);
+  });
+
+  it("leaves them out of an enforcement change's impact", async () => {
+    const { tenantId, admin } = await createTenant();
+    const adminToken = await sessionToken(admin);
+    const settings = `/api/v1/tenants/${tenantId}/settings`;
+    const on = await call("PATCH", settings, {
+      token: adminToken,
+      body: { mfa_required: true, mfa_grace_period_days: 7 },
+    });
+    expect(on.status).toBe(200);
+    const late = await addUser(tenantId); // created under enforcement: no grace
+    await patchUser(adminToken, late, { active: false });
+    const changed = await call("PATCH", settings, { token: adminToken, body: { mfa_grace_period_days: 5 } });
+    // Only the admin lacks MFA, in grace since they existed before enforcement began.
+    expect(changed.json.impact).toMatchObject({ users_without_mfa: 1, blocked_now: 0, in_grace: 1 });
   });
 });
 

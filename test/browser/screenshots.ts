@@ -19,4 +19,10 @@ export const DOC_SCREENSHOTS = [
   "users-reset-confirm",
   "audit-log",
   "phone-profile-banner",
+  "profile-password-refused",
+  "profile-sessions",
+  "forgot-password",
+  "reset-password",
+  "user-detail",
+  "user-deactivated",
 ] as const;

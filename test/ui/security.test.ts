@@ -7,7 +7,7 @@ import { now } from "../../src/clock";
 import { tenants } from "../../src/db/schema";
 import { SESSION_COOKIE } from "../../src/middleware/session";
 import { addUser, createTenant, db } from "../helpers/factory";
-import { call, ORIGIN } from "../helpers/http";
+import { call, callRecordingEmail, ORIGIN } from "../helpers/http";
 import { enrollMfa, totpCode } from "../helpers/totp";
 import { instrumentedEnv } from "../robustness/bindings";
 import { credentials, manualKey, signInUi, UiClient, type UiResponse } from "./helpers";
@@ -123,6 +123,19 @@ describe("markup and headers", () => {
     await keep("audit", client.get("/ui/audit", { htmx: false }));
     await keep("not-found", client.post("/ui/settings/users/nobody/reset-mfa", {}, { htmx: false }));
     await keep("second-step", new UiClient().get("/ui/login/code?kind=backup"));
+    const member = await addUser(tenantId);
+    await keep("user-detail", client.get(`/ui/settings/users/${member.user.id}`, { htmx: false }));
+    await keep("forgot", new UiClient().get("/ui/password/forgot", { htmx: false }));
+    await keep(
+      "forgot-sent",
+      new UiClient().post("/ui/password/forgot", { tenant_id: tenantId, username: "x" }),
+    );
+    const asked = await callRecordingEmail("POST", "/api/v1/auth/password/forgot", {
+      body: { tenant_id: tenantId, username: member.username },
+    });
+    const link = asked.sent.find((job) => job.kind === "password_reset");
+    if (link?.kind !== "password_reset") throw new Error("no reset link sent");
+    await keep("reset", new UiClient().get(`/ui/password/reset?token=${link.token}`, { htmx: false }));
     await keep(
       "login-error",
       new UiClient().post("/ui/login", { username: "a", password: "b", tenant_id: "cc" }),
