@@ -65,7 +65,7 @@ export async function updateTenantUser(ctx: AdminContext, user: User, change: Us
   const statements: Statement[] = [
     db
       .update(users)
-      .set({ role, deactivatedAt: willBeActive ? null : now() })
+      .set({ role, deactivatedAt: willBeActive ? null : (user.deactivatedAt ?? now()) }) // keeps when it began
       .where(
         and(
           unchanged(user),

@@ -100,7 +100,9 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
   // The session exists only if this request's claim on the code wins, and, with a token, only
   // while the pending sign-in is still live: the claim checks both, and the pending row becomes
   // the session row in the statement after it, so the token is spent by the same batch.
-  const stillPending = pending ? pendingIsLive(pending.sessionId) : undefined;
+  // A password change, reset or deactivation that commits after this request read the account
+  // ends every session; the claim must then fail too, or it writes a session nothing ends.
+  const stillPending = and(pending ? pendingIsLive(pending.sessionId) : undefined, accountUnchanged(user));
   const session = await signSession(newSessionRow("session", user, ctx), ctx.config.sessionSigningKey);
   const won = anchorExists("sessions", session.row.id);
   const guarded: Statement[] = [
@@ -144,8 +146,7 @@ async function openSignIn(ctx: LoginContext, user: User, tenant: Tenant): Promis
   // One statement offers both rows; each is written only if the account's MFA (with the password
   // unchanged and the account active) is what it is for: the pending sign-in with MFA on, the
   // session with MFA off.
-  const mfaOnNow = sql`(select mfa_enabled_at is not null from users
-    where id = ${user.id} and password_hash = ${user.passwordHash} and deactivated_at is null)`;
+  const mfaOnNow = sql`(select mfa_enabled_at is not null from users where ${isAccountAsRead(user)})`;
   const isChallenge = sql`(${insertedValue(sessions, "kind")} = 'mfa')`;
   const [written] = await insertWhen(
     ctx.db,
@@ -241,4 +242,13 @@ async function findAccount(
     unusedBackupHashes: JSON.parse(found.hashes) as string[],
     pending: Boolean(found.pending),
   };
+}
+
+/** The account row as this sign-in read it: the same password, still active. */
+function isAccountAsRead(user: User): SQL {
+  return sql`id = ${user.id} and password_hash = ${user.passwordHash} and deactivated_at is null`;
+}
+
+function accountUnchanged(user: User): SQL {
+  return sql`exists (select 1 from users where ${isAccountAsRead(user)})`;
 }

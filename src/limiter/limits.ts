@@ -186,14 +186,19 @@ const MAIL_BUCKETS: Record<EmailJob["kind"], string> = {
  * Counts a request for a password reset link. The address's budget refuses past it (429). The
  * account's budget, kept whether or not the account exists, decides whether a link is sent: a
  * stranger asking for one is answered as always but cannot fill the user's inbox. An admin's
- * request counts against the same account budget and is refused past it.
+ * requests count in a budget of their own, refused past it: strangers spending the account's
+ * budget must not stop an admin from sending the user a way back in.
  */
 export async function takeResetLinkBudget(
   ctx: AttemptContext,
   request: { tenantId: string; usernameKey: string; by: "self" | "admin" },
 ): Promise<boolean> {
   const account = accountCounter(ctx.env, request.tenantId, request.usernameKey).attempt([
-    { bucket: "reset-links", policy: "resetLinksPerAccount", outcome: "failure" },
+    {
+      bucket: request.by === "admin" ? "admin-reset-links" : "reset-links",
+      policy: "resetLinksPerAccount",
+      outcome: "failure",
+    },
   ]);
   if (request.by === "admin") {
     const [verdict] = await callCounters([account]);

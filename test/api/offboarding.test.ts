@@ -65,6 +65,25 @@ describe("deactivating a user", () => {
     expect(list.json.users).toContainEqual(expect.objectContaining({ id: plain.user.id, active: false }));
   });
 
+  it("keeps when the deactivation began through a later role change", async () => {
+    const { tenantId, admin } = await createTenant();
+    const adminToken = await sessionToken(admin);
+    const user = await addUser(tenantId);
+    const off = await patchUser(adminToken, user, { active: false });
+    const deactivatedAt = async () =>
+      (
+        await env.DB.prepare("select deactivated_at as at from users where id = ?")
+          .bind(user.user.id)
+          .first<{ at: number }>()
+      )?.at;
+    const began = await deactivatedAt();
+    advanceClock(60_000);
+    expect((await patchUser(adminToken, user, { role: "admin" })).status).toBe(200);
+    expect(off.status).toBe(200);
+    expect(began).toEqual(expect.any(Number));
+    expect(await deactivatedAt()).toBe(began);
+  });
+
   it("sends them no reminders", async () => {
     const { tenantId, admin } = await createTenant();
     const adminToken = await sessionToken(admin);

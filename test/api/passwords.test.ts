@@ -289,6 +289,24 @@ describe("an admin sending a reset link", () => {
     });
   });
 
+  it("still works for an admin after strangers spent the account's forgot-password budget", async () => {
+    const { tenantId, admin } = await createTenant();
+    const user = await addUser(tenantId);
+    for (let i = 0; i < POLICIES.resetLinksPerAccount.limit + 1; i++) {
+      expect((await forgot(user, { "cf-connecting-ip": `203.0.113.${90 + i}` })).status).toBe(202);
+    }
+    const path = `/api/v1/tenants/${tenantId}/users/${user.user.id}/password-reset`;
+    const token = await sessionToken(admin);
+    const sent = await callRecordingEmail("POST", path, { token });
+    expect(sent.status).toBe(202);
+    expect(sent.sent).toEqual([expect.objectContaining({ kind: "password_reset", by: "admin" })]);
+    // The admin's own budget still bounds what they can send to one inbox.
+    for (let i = 1; i < POLICIES.resetLinksPerAccount.limit; i++) {
+      expect((await callRecordingEmail("POST", path, { token })).status).toBe(202);
+    }
+    expect((await callRecordingEmail("POST", path, { token })).status).toBe(429);
+  });
+
   it("is refused to a member and across tenants", async () => {
     const { tenantId } = await createTenant();
     const member = await addUser(tenantId);

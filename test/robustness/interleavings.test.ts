@@ -4,8 +4,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { addUser, createTenant } from "../helpers/factory";
-import { call, expectError, sessionToken } from "../helpers/http";
-import { totpCode } from "../helpers/totp";
+import { call, callRecordingEmail, expectError, sessionToken } from "../helpers/http";
+import { enrollMfa, totpCode } from "../helpers/totp";
 import { apiRequest, type D1Trip, instrumentedEnv, readJson } from "./bindings";
 
 const writesSession = (trip: D1Trip) => trip.sql.some((sql) => /insert into "sessions"/i.test(sql));
@@ -42,6 +42,68 @@ describe("a password-only sign-in racing MFA being turned on", () => {
     expect(response.json.mfa_required).toBe(true);
     // Only the session that turned MFA on is left.
     expect(await liveSessions(user.user.id)).toBe(1);
+  });
+});
+
+describe("a one-request MFA sign-in racing the account being changed", () => {
+  /** Signs in with password and code in one request, running `change` just before the session is written. */
+  async function signInRacing(change: () => Promise<void>) {
+    const { tenantId, admin } = await createTenant();
+    const user = await enrollMfa(await addUser(tenantId));
+    const adminToken = await sessionToken(admin);
+    let changed = false;
+    const racing = instrumentedEnv({
+      beforeTrip: async (trip) => {
+        if (changed || !writesSession(trip)) return;
+        changed = true;
+        await change.call(null);
+      },
+    });
+    const body = {
+      username: user.username,
+      password: user.password,
+      tenant_id: tenantId,
+      mfa_code: await totpCode(user.secret),
+    };
+    return { user, adminToken, racing, body, changed: () => changed };
+  }
+
+  it("gets no session once a password reset has committed between its read and its write", async () => {
+    let reset: () => Promise<void> = async () => {};
+    const race = await signInRacing(() => reset());
+    const asked = await callRecordingEmail("POST", "/api/v1/auth/password/forgot", {
+      body: { tenant_id: race.user.tenantId, username: race.user.username },
+    });
+    const link = asked.sent.find((job) => job.kind === "password_reset");
+    if (link?.kind !== "password_reset") throw new Error("no reset link sent");
+    reset = async () => {
+      const body = { token: link.token, new_password: "a brand new passphrase 7" };
+      expect((await call("POST", "/api/v1/auth/password/reset", { body })).status).toBe(204);
+    };
+    const response = await readJson(
+      await race.racing.fetch(apiRequest("POST", "/api/v1/auth/login", { body: race.body })),
+    );
+    expect(race.changed()).toBe(true);
+    expect(response.json.token).toBeUndefined();
+    expect(await liveSessions(race.user.user.id)).toBe(0);
+  });
+
+  it("gets no session once a deactivation has committed, so reactivating brings none back", async () => {
+    let deactivate: () => Promise<void> = async () => {};
+    const race = await signInRacing(() => deactivate());
+    const path = `/api/v1/tenants/${race.user.tenantId}/users/${race.user.user.id}`;
+    deactivate = async () => {
+      expect((await call("PATCH", path, { token: race.adminToken, body: { active: false } })).status).toBe(
+        200,
+      );
+    };
+    const response = await readJson(
+      await race.racing.fetch(apiRequest("POST", "/api/v1/auth/login", { body: race.body })),
+    );
+    expect(race.changed()).toBe(true);
+    expect(response.json.token).toBeUndefined();
+    expect((await call("PATCH", path, { token: race.adminToken, body: { active: true } })).status).toBe(200);
+    expect(await liveSessions(race.user.user.id)).toBe(0);
   });
 });
 
