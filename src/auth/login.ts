@@ -101,8 +101,9 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
   // while the pending sign-in is still live: the claim checks both, and the pending row becomes
   // the session row in the statement after it, so the token is spent by the same batch.
   // A password change, reset or deactivation that commits after this request read the account
-  // ends every session; the claim must then fail too, or it writes a session nothing ends.
-  const stillPending = and(pending ? pendingIsLive(pending.sessionId) : undefined, accountUnchanged(user));
+  // ends every session, the pending sign-in included; the claim must then fail too, or it writes a
+  // session nothing ends. With a token the pending row says so; with the password, the account row.
+  const stillAsRead = pending ? pendingIsLive(pending.sessionId) : accountUnchanged(user);
   const session = await signSession(newSessionRow("session", user, ctx), ctx.config.sessionSigningKey);
   const won = anchorExists("sessions", session.row.id);
   const guarded: Statement[] = [
@@ -114,7 +115,7 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
     const audit = ownAuditRow(user, "mfa.backup_code_used", ctx.ip, { remaining: factor.remaining });
     guarded.push(insertAuditWhen(ctx.db, audit, won));
   }
-  if (!(await runClaim(ctx.db, claimSecondFactor(ctx.db, user, factor, stillPending), guarded))) {
+  if (!(await runClaim(ctx.db, claimSecondFactor(ctx.db, user, factor, stillAsRead), guarded))) {
     throw new ApiError("invalid_mfa_code");
   }
   if (factor.kind === "backup") {

@@ -93,27 +93,7 @@ export const PasswordCard = ({
         error={errors.current}
         maxlength={1024}
       />
-      <TextField
-        id="new-password"
-        name="new_password"
-        label="New password"
-        type="password"
-        autocomplete="new-password"
-        hint="8 to 128 characters. A few unrelated words make a good one; common passwords are refused."
-        error={errors.next}
-        minlength={8}
-        maxlength={128}
-      />
-      <TextField
-        id="confirm-new-password"
-        name="confirm_password"
-        label="New password again"
-        type="password"
-        autocomplete="new-password"
-        error={errors.confirm}
-        minlength={8}
-        maxlength={128}
-      />
+      <NewPasswordFields ids={["new-password", "confirm-new-password"]} errors={errors} />
       {user.mfaEnabledAt !== null && (
         <CodeField
           id="password-code"
@@ -163,6 +143,39 @@ export async function sessionsCard(c: UiContext, notice?: string) {
     />
   );
 }
+
+/** A new password and its confirmation, as Profile and the reset link ask for them. */
+export const NewPasswordFields = ({
+  ids,
+  errors,
+}: {
+  ids: [string, string];
+  errors: { next?: string | undefined; confirm?: string | undefined };
+}) => (
+  <>
+    <TextField
+      id={ids[0]}
+      name="new_password"
+      label="New password"
+      type="password"
+      autocomplete="new-password"
+      hint="8 to 128 characters. A few unrelated words make a good one; common passwords are refused."
+      error={errors.next}
+      minlength={8}
+      maxlength={128}
+    />
+    <TextField
+      id={ids[1]}
+      name="confirm_password"
+      label="New password again"
+      type="password"
+      autocomplete="new-password"
+      error={errors.confirm}
+      minlength={8}
+      maxlength={128}
+    />
+  </>
+);
 
 /** A list of sessions with a button to end each, and one to end many (the profile's and an admin's). */
 export const SessionsCard = ({

@@ -7,9 +7,9 @@
 import { Hono } from "hono";
 import { findResetLink, requestPasswordReset, resetPassword } from "../auth/password-reset";
 import { type AppEnv, requestContext } from "../context";
-import { ApiError } from "../errors";
+import { NewPasswordFields } from "./account";
 import { Alert, TextField } from "./components";
-import { describeError } from "./errors";
+import { showErrorsInPlace } from "./errors";
 import { formFields, fragment, type Markup, type UiContext } from "./http";
 
 export const passwordResetRoutes = new Hono<AppEnv>();
@@ -32,7 +32,11 @@ passwordResetRoutes.post("/password/forgot", async (c) => {
   try {
     await requestPasswordReset(requestContext(c), { tenantId: tenant, username });
   } catch (error) {
-    return refusal(c, error, (message) => <ForgotCard tenant={tenant} username={username} error={message} />);
+    return showErrorsInPlace(c, error, (message) => (
+      <div class="stack">
+        <ForgotCard tenant={tenant} username={username} error={message} />
+      </div>
+    ));
   }
   return card(c, <ForgotCard tenant={tenant} sent />);
 });
@@ -112,9 +116,11 @@ passwordResetRoutes.post("/password/reset", async (c) => {
   try {
     await resetPassword(requestContext(c), { token, newPassword: next });
   } catch (error) {
-    return refusal(c, error, (message, apiError) =>
-      apiError.code === "invalid_reset_token" ? <LinkGone /> : form({ next: message }),
-    );
+    return showErrorsInPlace(c, error, (message, apiError) => (
+      <div class="stack">
+        {apiError.code === "invalid_reset_token" ? <LinkGone /> : form({ next: message })}
+      </div>
+    ));
   }
   return card(
     c,
@@ -151,27 +157,7 @@ const ResetCard = ({
       <input type="hidden" name="token" value={token} />
       {/* Lets password managers file the new password under the right account. */}
       <input type="hidden" name="username" value={username} autocomplete="username" />
-      <TextField
-        id="reset-password"
-        name="new_password"
-        label="New password"
-        type="password"
-        autocomplete="new-password"
-        hint="8 to 128 characters. A few unrelated words make a good one; common passwords are refused."
-        error={errors.next}
-        minlength={8}
-        maxlength={128}
-      />
-      <TextField
-        id="reset-password-again"
-        name="confirm_password"
-        label="New password again"
-        type="password"
-        autocomplete="new-password"
-        error={errors.confirm}
-        minlength={8}
-        maxlength={128}
-      />
+      <NewPasswordFields ids={["reset-password", "reset-password-again"]} errors={errors} />
       <button type="submit" class="btn btn-primary btn-block">
         Set password
       </button>
@@ -202,16 +188,4 @@ function card(
   title = "Reset your password",
 ) {
   return fragment(c, <div class="stack">{node}</div>, status, title);
-}
-
-/** A refusal is the card again, with its message in place. */
-function refusal(c: UiContext, error: unknown, render: (message: string, error: ApiError) => Markup) {
-  if (!(error instanceof ApiError)) throw error;
-  if (error.retryAfterSeconds !== undefined) c.header("Retry-After", String(error.retryAfterSeconds));
-  return fragment(
-    c,
-    <div class="stack">{render(describeError(error), error)}</div>,
-    error.status,
-    "Reset your password",
-  );
 }
