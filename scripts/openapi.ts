@@ -1,12 +1,12 @@
-// `npm run openapi`: writes the OpenAPI document the Worker serves to docs/openapi.json (for
-// integrators), and the TypeScript types openapi-typescript generates from it to
+// `npm run openapi`: writes the OpenAPI document to docs/openapi.json (for integrators) and to
+// public/openapi.json (the static asset the Worker serves), and the TypeScript types openapi-typescript generates from it to
 // test/generated/openapi.d.ts (the typed client in test/api/typed-client.test.ts is built on
 // them). `--check` changes nothing and fails when either file is not what the code generates now:
 // CI runs it, so neither can drift from the routes.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import openapiTS, { astToString, COMMENT_HEADER } from "openapi-typescript";
-import { openApiDocument } from "../src/app";
+import { openApiDocument } from "../src/api/document";
 
 const ROOT = join(import.meta.dirname, "..");
 const productName = readFileSync(join(ROOT, "wrangler.toml"), "utf8").match(
@@ -19,6 +19,8 @@ if (!productName) throw new Error("wrangler.toml has no PRODUCT_NAME");
 const document = openApiDocument({ productName, publicOrigin: "/" });
 const files = {
   [join(ROOT, "docs", "openapi.json")]: `${JSON.stringify(document, null, 2)}\n`,
+  // What the Worker serves at /api/v1/openapi.json, with its own origin as the server.
+  [join(ROOT, "public", "openapi.json")]: JSON.stringify(document),
   [join(ROOT, "test", "generated", "openapi.d.ts")]:
     COMMENT_HEADER + astToString(await openapiTS(document as never, { defaultNonNullable: false })),
 };

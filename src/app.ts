@@ -1,18 +1,10 @@
 // The Hono app: middleware, the routers, and the one place errors become responses.
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import * as z from "zod";
-import { accountRoutes } from "./api/account";
-import { authRoutes } from "./api/auth";
-import { healthRoutes } from "./api/health";
-import { mfaRoutes } from "./api/mfa";
-import { operatorRoutes } from "./api/operator";
-import { buildOpenApiDocument, createRoute, createRouter } from "./api/router";
-import { tenantRoutes } from "./api/tenants";
-import { userRoutes } from "./api/users";
+import { API_BASE, API_ROUTERS } from "./api/routers";
 import type { AppEnv } from "./context";
 import { openDb } from "./db/client";
-import { type Config, ConfigError, isLoopbackHost, loadConfig } from "./env";
+import { ConfigError, isLoopbackHost, loadConfig } from "./env";
 import { ApiError, errorBody, toApiError } from "./errors";
 import { jsonBodies, noStore, sameOriginForms, sameOriginOnly, securityHeaders } from "./middleware/security";
 import { uiRoutes } from "./ui";
@@ -48,66 +40,9 @@ app.use(
   jsonBodies,
 );
 
-const API_BASE = "/api/v1";
-
-// The document describes itself too.
-const documentRoutes = createRouter();
-documentRoutes.openapi(
-  createRoute({
-    method: "get",
-    path: "/openapi.json",
-    operationId: "getOpenApiDocument",
-    auth: "none",
-    summary: "This OpenAPI 3.1 document",
-    responses: {
-      200: {
-        description: "The document, with the configured origin as its server",
-        content: { "application/json": { schema: z.record(z.string(), z.unknown()) } },
-      },
-    },
-  }),
-  (c) => c.json(openApiDocument(c.var.config), 200),
-);
-
-const API_ROUTERS = [
-  ["/", healthRoutes],
-  ["/", documentRoutes],
-  ["/auth", authRoutes],
-  ["/auth", accountRoutes],
-  ["/mfa", mfaRoutes],
-  ["/tenants", userRoutes],
-  ["/tenants", tenantRoutes],
-  ["/operator", operatorRoutes],
-] as const;
-
 const api = app.basePath(API_BASE);
 for (const [prefix, router] of API_ROUTERS) api.route(prefix, router);
 app.route("/ui", uiRoutes);
-
-const documents = new Map<string, ReturnType<typeof buildOpenApiDocument>>();
-
-/** The OpenAPI document (built once per origin and name; scripts/openapi.ts writes it to docs/). */
-export function openApiDocument(config: Pick<Config, "productName" | "publicOrigin">) {
-  const key = `${config.productName}\n${config.publicOrigin}`;
-  let document = documents.get(key);
-  if (!document) {
-    document = buildOpenApiDocument({
-      info: {
-        title: `${config.productName} sign-in and MFA API`,
-        version: "1",
-        description:
-          "Errors always have the shape {error: {code, message, details?}}; clients branch on code. Every answer carries Cache-Control: no-store.",
-        license: { name: "Proprietary" },
-      },
-      // The configured origin, never the request's Host header (which the caller chooses).
-      servers: [{ url: config.publicOrigin }],
-      basePath: API_BASE,
-      routers: API_ROUTERS,
-    });
-    documents.set(key, document);
-  }
-  return document;
-}
 
 app.notFound((c) => {
   const path = new URL(c.req.url).pathname;

@@ -3,6 +3,7 @@
 import { purgeExpiredGrants } from "./admin/operator-grants";
 import { app } from "./app";
 import { purgeOldAuditEvents } from "./auth/audit";
+import { purgeExpiredChallenges } from "./auth/passkey-challenges";
 import { purgeExpiredSessions } from "./auth/sessions";
 import { openDb } from "./db/client";
 import { loadConfig } from "./env";
@@ -16,15 +17,16 @@ export default {
   async scheduled(_controller, env, _ctx) {
     const config = loadConfig(env); // refuse to run without the secrets, as fetch does
     const db = openDb(env.DB);
-    const [tenants, sessions, events, grants, deliveries] = await Promise.all([
+    const [tenants, sessions, challenges, events, grants, deliveries] = await Promise.all([
       planMilestoneReminders(env, db),
       purgeExpiredSessions(db),
+      purgeExpiredChallenges(db),
       purgeOldAuditEvents(db, config.auditRetentionDays),
       purgeExpiredGrants(db),
       purgeOldDeliveries(db),
     ]);
     console.log(
-      `reminder planning queued for ${tenants} tenant(s); deleted ${sessions} expired session(s), ${events} audit event(s) past retention, ${grants} unused operator grant(s) and ${deliveries} old email delivery record(s)`,
+      `reminder planning queued for ${tenants} tenant(s); deleted ${sessions} expired session(s), ${challenges} expired passkey challenge(s), ${events} audit event(s) past retention, ${grants} unused operator grant(s) and ${deliveries} old email delivery record(s)`,
     );
   },
   async queue(batch, env, _ctx) {

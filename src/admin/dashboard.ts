@@ -1,5 +1,7 @@
 // The enrollment dashboard: counts kept by triggers (O(1)) and one indexed page of users without MFA.
 // Deactivated users count nowhere: they have no MFA to set up.
+
+import { sql } from "drizzle-orm";
 import { enforcementDeadline, enforcementFor } from "../auth/enforcement";
 import { listUsers } from "../auth/users";
 import { now } from "../clock";
@@ -33,5 +35,38 @@ export async function enrollmentDashboard(
       blocked: enforcement.kind === "blocked",
     };
   });
-  return { totalUsers: tenant.userCount, enrolledUsers: tenant.enrolledCount, notEnrolled, nextCursor };
+  const byFactor = await countByFactor(db, tenant.id);
+  return {
+    totalUsers: tenant.userCount,
+    enrolledUsers: tenant.enrolledCount,
+    byFactor,
+    notEnrolled,
+    nextCursor,
+  };
+}
+
+/** The enrolled users by the factors they hold: TOTP alone, passkeys alone, both. */
+export interface FactorCounts {
+  totp: number;
+  passkey: number;
+  both: number;
+}
+
+/**
+ * Counts the active enrolled users by factor: one statement over the users_tenant_mfa index (the
+ * enrolled users only) and, for each, one probe of passkeys_user.
+ */
+async function countByFactor(db: Db, tenantId: string): Promise<FactorCounts> {
+  const [row] = await db
+    .select({
+      totp: sql<number>`coalesce(sum(totp and not passkey), 0)`,
+      passkey: sql<number>`coalesce(sum(passkey and not totp), 0)`,
+      both: sql<number>`coalesce(sum(totp and passkey), 0)`,
+    })
+    .from(
+      sql`(select totp_secret is not null as totp,
+          exists (select 1 from passkeys where passkeys.user_id = users.id) as passkey
+        from users where tenant_id = ${tenantId} and mfa_enabled_at is not null and deactivated_at is null)`,
+    );
+  return { totp: row?.totp ?? 0, passkey: row?.passkey ?? 0, both: row?.both ?? 0 };
 }

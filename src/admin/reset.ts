@@ -1,4 +1,4 @@
-// An MFA reset: the user's secret and backup codes go, their sessions and attempt counters start
+// An MFA reset: the user's secret, passkeys and backup codes go, their sessions and attempt counters start
 // over, the audit trail and the user are told. The one reset of the service, whoever asks for it:
 // a tenant admin (API and UI) or the operator's break-glass CLI (src/admin/operator-grants.ts).
 // Nobody who resets ever sees or chooses the user's new secret: the user enrolls again themselves.
@@ -7,7 +7,7 @@ import { insertAudit } from "../auth/audit";
 import { revokeUserSessions } from "../auth/sessions";
 import { now } from "../clock";
 import type { RequestContext } from "../context";
-import { backupCodes, type Tenant, type User, users } from "../db/schema";
+import { backupCodes, passkeys, type Tenant, type User, users } from "../db/schema";
 import { ApiError } from "../errors";
 import { enforceResetBudget, resetSecondFactorBudget } from "../limiter/limits";
 import { securityEmail } from "../reminders/jobs";
@@ -46,6 +46,7 @@ export async function resetUserMfa(ctx: ResetContext, target: User): Promise<Use
   await db.batch([
     db.update(users).set(reset).where(eq(users.id, target.id)),
     db.delete(backupCodes).where(eq(backupCodes.userId, target.id)),
+    db.delete(passkeys).where(eq(passkeys.userId, target.id)),
     revokeUserSessions(db, target.id),
     insertAudit(db, {
       tenantId: tenant.id,

@@ -1,16 +1,33 @@
 // POST /auth/login, POST /auth/logout, GET /auth/me.
 import * as z from "zod";
 import { enforcementFor } from "../auth/enforcement";
-import { signIn } from "../auth/login";
+import { type LoginResult, signIn, signInWithPasskey } from "../auth/login";
+import { secondStepOptions, signInOptions } from "../auth/passkeys";
 import { reauthenticate } from "../auth/reauthentication";
 import { revokeSession } from "../auth/sessions";
+import { AssertionCredential } from "../auth/webauthn";
 import { now } from "../clock";
 import { requestContext, signedInContext } from "../context";
 import { createRoute, createRouter } from "./router";
-import { EnrollmentNotice, MfaCode, SignInPassword, SignInUsername, TenantId, User } from "./schemas";
+import {
+  EnrollmentNotice,
+  MfaCode,
+  PasskeyAssertion,
+  proofInput,
+  SignInPassword,
+  SignInUsername,
+  TenantId,
+  User,
+} from "./schemas";
 import { enrollmentNotice, isoTime, toPublicUser } from "./shapes";
 
 export const authRoutes = createRouter();
+
+const MfaToken = z
+  .string()
+  .min(1)
+  .max(4096)
+  .meta({ description: "From the mfa_required answer (5 minutes)" });
 
 const PasswordLogin = z
   .object({
@@ -18,24 +35,32 @@ const PasswordLogin = z
     password: SignInPassword,
     tenant_id: TenantId,
     mfa_code: MfaCode.optional(),
+    mfa_passkey: PasskeyAssertion.optional().meta({ description: "In place of mfa_code" }),
   })
   .strict()
+  .refine((body) => body.mfa_code === undefined || body.mfa_passkey === undefined, {
+    message: "send mfa_code or mfa_passkey, not both",
+  })
   .meta({
     id: "PasswordLogin",
-    description: "The documented sign-in: the password, and the code too when MFA is on",
+    description: "The documented sign-in: the password, and the code (or a passkey) too when MFA is on",
   });
 
 const TokenLogin = z
   .object({
     username: SignInUsername,
     tenant_id: TenantId,
-    mfa_token: z.string().min(1).max(4096).meta({ description: "From the mfa_required answer (5 minutes)" }),
-    mfa_code: MfaCode,
+    mfa_token: MfaToken,
+    mfa_code: MfaCode.optional(),
+    mfa_passkey: PasskeyAssertion.optional().meta({ description: "In place of mfa_code" }),
   })
   .strict()
+  .refine((body) => (body.mfa_code === undefined) !== (body.mfa_passkey === undefined), {
+    message: "send either mfa_code or mfa_passkey",
+  })
   .meta({
     id: "TokenLogin",
-    description: "The second step without the password: the first step's mfa_token and the code",
+    description: "The second step without the password: the first step's mfa_token and the code or passkey",
   });
 
 const LoginRequest = z.union([PasswordLogin, TokenLogin]).meta({ id: "LoginRequest" });
@@ -57,6 +82,9 @@ const MfaRequiredResponse = z
       description: "Send it with mfa_code instead of the password (once, within 5 minutes)",
     }),
     mfa_token_expires_at: z.string().meta({ format: "date-time" }),
+    factors: z.array(z.enum(["totp", "passkey"])).meta({
+      description: "The second factors the user has: a TOTP code (or a backup code), a passkey",
+    }),
   })
   .meta({ id: "MfaRequired" });
 
@@ -92,35 +120,137 @@ authRoutes.openapi(
   }),
   async (c) => {
     const body = c.req.valid("json");
+    const { code, passkey } = proofInput({ code: body.mfa_code, mfa_passkey: body.mfa_passkey });
     const result = await signIn(requestContext(c), {
       tenantId: body.tenant_id,
       username: body.username,
-      mfaCode: body.mfa_code,
+      mfaCode: code,
+      mfaPasskey: passkey,
       ...("mfa_token" in body ? { mfaToken: body.mfa_token } : { password: body.password }),
     });
-    const user = toPublicUser(result.user);
-    switch (result.kind) {
-      case "mfa_required":
-        return c.json(
-          {
-            mfa_required: true as const,
-            user,
-            mfa_token: result.mfaToken,
-            mfa_token_expires_at: isoTime(result.expiresAt),
-          },
-          200,
-        );
-      case "enrollment_required":
-        return c.json(
-          { mfa_enrollment_required: true as const, enrollment_token: result.enrollmentToken, user },
-          200,
-        );
-      case "session": {
-        const notice = enrollmentNotice(result.enforcement);
-        const session = { token: result.token, expires_at: isoTime(result.expiresAt), user };
-        return c.json(notice ? { ...session, mfa_enrollment: notice } : session, 200);
-      }
+    return c.json(loginAnswer(result), 200);
+  },
+);
+
+/** The answer of every sign-in, whichever way it was made. */
+function loginAnswer(result: LoginResult) {
+  const user = toPublicUser(result.user);
+  switch (result.kind) {
+    case "mfa_required":
+      return {
+        mfa_required: true as const,
+        user,
+        mfa_token: result.mfaToken,
+        mfa_token_expires_at: isoTime(result.expiresAt),
+        factors: result.factors,
+      };
+    case "enrollment_required":
+      return { mfa_enrollment_required: true as const, enrollment_token: result.enrollmentToken, user };
+    case "session": {
+      const notice = enrollmentNotice(result.enforcement);
+      const session = { token: result.token, expires_at: isoTime(result.expiresAt), user };
+      return notice ? { ...session, mfa_enrollment: notice } : session;
     }
+  }
+}
+
+const PasskeyOptionsRequest = z
+  .object({
+    tenant_id: TenantId,
+    username: SignInUsername.optional(),
+    mfa_token: MfaToken.optional(),
+  })
+  .strict()
+  .refine((body) => (body.username === undefined) === (body.mfa_token === undefined), {
+    message: "send username with the first step's mfa_token, or neither",
+  })
+  .meta({
+    id: "PasskeyOptionsRequest",
+    description:
+      "Without a username: a discoverable-credential request, for signing in with a passkey alone. With one: that user's passkeys, for the second step; the first step's mfa_token must come with it, so that nobody learns whose passkeys they are without the password.",
+  });
+
+authRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/passkey/options",
+    operationId: "passkeySignInOptions",
+    auth: "none",
+    summary: "The options for navigator.credentials.get() at sign-in",
+    request: {
+      body: { required: true, content: { "application/json": { schema: PasskeyOptionsRequest } } },
+    },
+    responses: {
+      200: {
+        description: "A challenge (single-use, 5 minutes) and the request options",
+        content: {
+          "application/json": {
+            schema: z
+              .object({
+                challenge_id: z.string(),
+                options: z.record(z.string(), z.unknown()).meta({
+                  description: "What PublicKeyCredential.parseRequestOptionsFromJSON takes",
+                }),
+              })
+              .meta({ id: "PasskeySignInCeremony" }),
+          },
+        },
+      },
+    },
+    errors: [401, 409],
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const ctx = requestContext(c);
+    const ceremony = body.mfa_token
+      ? await secondStepOptions(ctx, { tenantId: body.tenant_id, mfaToken: body.mfa_token })
+      : await signInOptions(ctx, body.tenant_id);
+    return c.json({ challenge_id: ceremony.challengeId, options: { ...ceremony.options } }, 200);
+  },
+);
+
+authRoutes.openapi(
+  createRoute({
+    method: "post",
+    path: "/passkey/login",
+    operationId: "signInWithPasskey",
+    auth: "none",
+    summary: "Sign in with a passkey alone",
+    description:
+      "A passkey with user verification is MFA by itself: the answer is a session, with no code asked after it. Wrong answers count against the account like wrong codes.",
+    request: {
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: z
+              .object({
+                tenant_id: TenantId,
+                challenge_id: z.string().min(1).max(64),
+                credential: AssertionCredential,
+              })
+              .strict()
+              .meta({ id: "PasskeyLoginRequest" }),
+          },
+        },
+      },
+    },
+    responses: {
+      200: {
+        description: "A session",
+        content: { "application/json": { schema: SessionResponse } },
+      },
+    },
+    errors: [401, 429],
+  }),
+  async (c) => {
+    const body = c.req.valid("json");
+    const result = await signInWithPasskey(requestContext(c), {
+      tenantId: body.tenant_id,
+      challengeId: body.challenge_id,
+      credential: body.credential,
+    });
+    return c.json(loginAnswer(result), 200);
   },
 );
 
@@ -156,7 +286,10 @@ authRoutes.openapi(
             schema: z
               .object({
                 password: SignInPassword,
-                code: MfaCode.optional().meta({ description: "Required when MFA is on" }),
+                code: MfaCode.optional().meta({ description: "Required when MFA is on (or mfa_passkey)" }),
+                mfa_passkey: PasskeyAssertion.optional().meta({
+                  description: "In place of code: an answer to POST /mfa/passkeys/confirm-options",
+                }),
               })
               .strict()
               .meta({ id: "ReauthenticateRequest" }),
@@ -177,8 +310,11 @@ authRoutes.openapi(
     errors: [429],
   }),
   async (c) => {
-    const { password, code } = c.req.valid("json");
-    const { freshUntil } = await reauthenticate(signedInContext(c), { password, code });
+    const body = c.req.valid("json");
+    const { freshUntil } = await reauthenticate(signedInContext(c), {
+      password: body.password,
+      ...proofInput(body),
+    });
     return c.json({ fresh_until: isoTime(freshUntil) }, 200);
   },
 );

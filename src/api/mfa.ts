@@ -12,13 +12,13 @@ import {
 import { now } from "../clock";
 import { signedInContext } from "../context";
 import { createRoute, createRouter } from "./router";
-import { MfaCode, User } from "./schemas";
+import { MfaCode, PasskeyAssertion, proofInput, SecondFactorProof, User } from "./schemas";
 import { isoTime, toPublicUser } from "./shapes";
 
 export const mfaRoutes = createRouter();
 
 const CodeRequest = z.object({ code: MfaCode }).strict().meta({ id: "CodeRequest" });
-const BackupCodes = z.array(z.string().regex(/^\d{8}$/)).length(10);
+export const BackupCodes = z.array(z.string().regex(/^\d{8}$/)).length(10);
 
 mfaRoutes.openapi(
   createRoute({
@@ -26,11 +26,17 @@ mfaRoutes.openapi(
     path: "/setup",
     operationId: "startMfaSetup",
     auth: "session-or-enrollment",
-    summary: "Start enrollment (or a move to a new device, with a current code)",
+    summary: "Start enrollment (or a move to a new device, with a current second factor)",
+    description:
+      "With MFA already on (TOTP or a passkey), send a current code or a passkey assertion (mfa_passkey).",
     request: {
       body: {
         required: false,
-        content: { "application/json": { schema: z.object({ code: MfaCode.optional() }).strict() } },
+        content: {
+          "application/json": {
+            schema: z.object({ code: MfaCode.optional(), mfa_passkey: PasskeyAssertion.optional() }).strict(),
+          },
+        },
       },
     },
     responses: {
@@ -53,8 +59,7 @@ mfaRoutes.openapi(
     errors: [429],
   }),
   async (c) => {
-    const { code } = c.req.valid("json");
-    const setup = await startSetup(signedInContext(c), code);
+    const setup = await startSetup(signedInContext(c), proofInput(c.req.valid("json")));
     return c.json(
       {
         secret: setup.secret,
@@ -114,18 +119,18 @@ mfaRoutes.openapi(
     path: "/disable",
     operationId: "disableMfa",
     auth: "session",
-    summary: "Turn MFA off with a current TOTP or backup code",
-    request: { body: { required: true, content: { "application/json": { schema: CodeRequest } } } },
+    summary: "Turn MFA off (TOTP and every passkey) with a current second factor",
+    request: { body: { required: true, content: { "application/json": { schema: SecondFactorProof } } } },
     responses: {
       200: {
-        description: "MFA is off; the user's other sessions have ended",
+        description: "MFA is off, TOTP and passkeys removed; the user's other sessions have ended",
         content: { "application/json": { schema: z.object({ mfa_enabled: z.literal(false) }) } },
       },
     },
     errors: [409, 429],
   }),
   async (c) => {
-    await disableMfa(signedInContext(c), c.req.valid("json").code);
+    await disableMfa(signedInContext(c), proofInput(c.req.valid("json")));
     return c.json({ mfa_enabled: false as const }, 200);
   },
 );
@@ -136,8 +141,8 @@ mfaRoutes.openapi(
     path: "/backup-codes",
     operationId: "regenerateBackupCodes",
     auth: "session",
-    summary: "Replace all backup codes, with a current TOTP or backup code",
-    request: { body: { required: true, content: { "application/json": { schema: CodeRequest } } } },
+    summary: "Replace all backup codes, with a current second factor",
+    request: { body: { required: true, content: { "application/json": { schema: SecondFactorProof } } } },
     responses: {
       200: {
         description: "The new codes, shown this once",
@@ -147,7 +152,7 @@ mfaRoutes.openapi(
     errors: [409, 429],
   }),
   async (c) => {
-    const codes = await regenerateBackupCodes(signedInContext(c), c.req.valid("json").code);
+    const codes = await regenerateBackupCodes(signedInContext(c), proofInput(c.req.valid("json")));
     return c.json({ backup_codes: codes }, 200);
   },
 );

@@ -1,7 +1,9 @@
 // The zod schemas shared by the routes and the OpenAPI document.
 import * as z from "zod";
+import { PASSKEY_NAME_MAX_LENGTH } from "../auth/passkeys";
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "../auth/password";
 import { USERNAME_MAX_LENGTH, usernameProblem } from "../auth/usernames";
+import { AssertionCredential } from "../auth/webauthn";
 import { fromBase64Url, toBase64Url } from "../encoding";
 
 export const TenantId = z
@@ -111,6 +113,57 @@ export const SessionList = z
     ),
   })
   .meta({ id: "SessionList", description: "Live sessions, the most recently used first" });
+
+/** A passkey's answer to a challenge this API issued, in place of a code. */
+export const PasskeyAssertion = z
+  .object({
+    challenge_id: z
+      .string()
+      .min(1)
+      .max(64)
+      .meta({ description: "From the options call that issued the challenge" }),
+    credential: AssertionCredential,
+  })
+  .strict()
+  .meta({ id: "PasskeyAssertion" });
+
+/** A current second factor: a code, or a passkey assertion answering POST /mfa/passkeys/confirm-options. */
+export const SecondFactorProof = z
+  .object({ code: MfaCode.optional(), mfa_passkey: PasskeyAssertion.optional() })
+  .strict()
+  .refine((proof) => (proof.code === undefined) !== (proof.mfa_passkey === undefined), {
+    message: "send either code or mfa_passkey",
+  })
+  .meta({
+    id: "SecondFactorProof",
+    description: "Exactly one of: a current TOTP or backup code, or a passkey assertion",
+  });
+
+/** The domain's form of a SecondFactorProof. */
+export function proofInput(proof: {
+  code?: string | undefined;
+  mfa_passkey?: z.output<typeof PasskeyAssertion>;
+}) {
+  return {
+    code: proof.code,
+    passkey: proof.mfa_passkey && {
+      challengeId: proof.mfa_passkey.challenge_id,
+      credential: proof.mfa_passkey.credential,
+    },
+  };
+}
+
+// A refinement, not a pattern: validators built on Python's re cannot read \p{…} (see Username).
+export const PasskeyName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(PASSKEY_NAME_MAX_LENGTH)
+  .refine(
+    (name) => !/[\p{Cc}\p{Cf}\u2028\u2029]/u.test(name),
+    "must be one line of text, without control characters",
+  )
+  .meta({ description: "One line of text, without control characters", examples: ["Work laptop"] });
 
 export const EnrollmentNotice = z
   .object({

@@ -143,6 +143,13 @@ tenantRoutes.openapi(
               .object({
                 total_users: z.number().int(),
                 enrolled_users: z.number().int(),
+                by_factor: z
+                  .object({
+                    totp: z.number().int().meta({ description: "Enrolled with TOTP and no passkey" }),
+                    passkey: z.number().int().meta({ description: "Enrolled with passkeys and no TOTP" }),
+                    both: z.number().int().meta({ description: "Enrolled with TOTP and passkeys" }),
+                  })
+                  .meta({ description: "The enrolled users by the factors they hold" }),
                 not_enrolled: z.array(
                   z.object({
                     id: z.string(),
@@ -166,6 +173,7 @@ tenantRoutes.openapi(
       {
         total_users: dashboard.totalUsers,
         enrolled_users: dashboard.enrolledUsers,
+        by_factor: dashboard.byFactor,
         not_enrolled: dashboard.notEnrolled.map((row) => ({ ...row, deadline: isoTime(row.deadline) })),
         next_cursor: encodeCursor(dashboard.nextCursor),
       },

@@ -15,23 +15,29 @@ import {
   type Statement,
 } from "../db/claims";
 import type { Db } from "../db/client";
-import { sessions, type Tenant, tenants, type User, users } from "../db/schema";
+import { passkeys, sessions, type Tenant, tenants, type User, users } from "../db/schema";
 import { ApiError } from "../errors";
-import { enforceSignInAttempt } from "../limiter/limits";
+import { enforceSignInAttempt, enforceUnknownCredential } from "../limiter/limits";
 import type { Outcome } from "../limiter/policy";
 import { securityEmail } from "../reminders/jobs";
 import { insertAuditWhen, ownAuditRow } from "./audit";
 import { type Enforcement, enforcementFor } from "./enforcement";
+import { spendChallenge } from "./passkey-challenges";
 import { checkPassword } from "./password";
 import {
+  checkAssertion,
   claimSecondFactor,
+  evaluatePasskey,
   evaluateSecondFactor,
+  expectedCeremony,
   isBackupCodeShape,
+  type PasskeyAssertion,
   type SecondFactor,
 } from "./second-factor";
 import { insertSessionWhen, newSessionRow, type SessionRow, signSession } from "./sessions";
 import { verifyToken } from "./tokens";
 import { normalizeUsername } from "./usernames";
+import type { AssertionCredential } from "./webauthn";
 
 /** The first factor: the password, or the mfa token the password earned in the first step. */
 export type FirstFactor = { password: string } | { mfaToken: string };
@@ -40,13 +46,18 @@ export type LoginInput = FirstFactor & {
   tenantId: string;
   username: string;
   mfaCode?: string | undefined;
+  /** A passkey's answer to the second-step challenge, in place of a code. */
+  mfaPasskey?: PasskeyAssertion | undefined;
 };
+
+/** The second factors a user has, as the mfa_required answer names them. */
+export type FactorName = "totp" | "passkey";
 
 export type LoginContext = RequestContext;
 
 export type LoginResult =
   | { kind: "session"; token: string; expiresAt: number; user: User; enforcement: Enforcement }
-  | { kind: "mfa_required"; user: User; mfaToken: string; expiresAt: number }
+  | { kind: "mfa_required"; user: User; mfaToken: string; expiresAt: number; factors: FactorName[] }
   | { kind: "enrollment_required"; enrollmentToken: string; user: User };
 
 export async function signIn(ctx: LoginContext, input: LoginInput): Promise<LoginResult> {
@@ -79,7 +90,11 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
 
   const mfaEnabled = user !== undefined && user.mfaEnabledAt !== null;
   let factor: SecondFactor | undefined;
-  if (user && mfaEnabled && input.mfaCode !== undefined) {
+  if (user && mfaEnabled && input.mfaPasskey) {
+    // With a token the challenge must be this pending sign-in's; with the password, the user's.
+    const binding = { purpose: "second-step" as const, ...(pending ? { sessionId: pending.sessionId } : {}) };
+    factor = await evaluatePasskey(ctx.db, ctx.config, user, input.mfaPasskey, binding);
+  } else if (user && mfaEnabled && input.mfaCode !== undefined) {
     factor = await evaluateSecondFactor(user, input.mfaCode, account?.unusedBackupHashes ?? [], ctx.config);
   }
   const mfa: Outcome = factor === undefined ? "checked" : factor.kind === "invalid" ? "failure" : "success";
@@ -94,7 +109,7 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
     completed: user !== undefined && (!mfaEnabled || mfa === "success"),
   });
   if (!user || !account) throw new ApiError("invalid_credentials");
-  if (!factor) return openSignIn(ctx, user, account.tenant);
+  if (!factor) return openSignIn(ctx, user, account.tenant, account.hasPasskey);
   if (factor.kind === "invalid") throw new ApiError("invalid_mfa_code");
 
   // The session exists only if this request's claim on the code wins, and, with a token, only
@@ -130,6 +145,79 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
   };
 }
 
+export interface PasskeyLoginInput {
+  tenantId: string;
+  challengeId: string;
+  credential: AssertionCredential;
+}
+
+/**
+ * Sign-in with a passkey alone: a discoverable credential of the tenant's, answering a challenge
+ * issued for the tenant's sign-in page. A passkey with user verification is possession and a PIN
+ * or biometric, so it is MFA by itself: the answer is a session, never a request for a code.
+ * Failures count like wrong codes against the account (or, for a credential nobody holds, against
+ * the address), and the lock answers alike.
+ */
+export async function signInWithPasskey(ctx: LoginContext, input: PasskeyLoginInput): Promise<LoginResult> {
+  const { db, config } = ctx;
+  const challenge = await spendChallenge(db, input.challengeId, {
+    purpose: "sign-in",
+    tenantId: input.tenantId,
+    userId: null,
+    sessionId: null,
+  });
+  const found = challenge ? await findPasskeyAccount(db, input.tenantId, input.credential.id) : undefined;
+  if (!challenge || !found) {
+    await enforceUnknownCredential(ctx);
+    throw new ApiError("invalid_passkey");
+  }
+  const { user, tenant, passkey } = found;
+  // The user handle says whose passkey the authenticator thinks it is: a discoverable one has it.
+  const verified = input.credential.response.userHandle
+    ? await checkAssertion(input.credential, expectedCeremony(config, challenge), passkey)
+    : null;
+  await enforceSignInAttempt(ctx, {
+    tenantId: user.tenantId,
+    usernameKey: user.usernameKey,
+    user,
+    password: "checked",
+    mfa: verified ? "success" : "failure",
+    completed: verified !== null,
+  });
+  if (!verified) throw new ApiError("invalid_passkey");
+
+  const session = await signSession(newSessionRow("session", user, ctx), config.sessionSigningKey);
+  const claim = claimSecondFactor(
+    db,
+    user,
+    { kind: "passkey", passkey, ...verified },
+    accountUnchanged(user),
+  );
+  if (!(await runClaim(db, claim, [insertSessionWhen(db, session, claimSucceeded)]))) {
+    throw new ApiError("invalid_passkey");
+  }
+  const enforcement = enforcementFor(tenant, user, now());
+  return { kind: "session", token: session.token, expiresAt: session.expiresAt, user, enforcement };
+}
+
+/** The passkey of this credential id in the tenant, with its active user and the tenant. */
+async function findPasskeyAccount(db: Db, tenantId: string, credentialId: string) {
+  const [found] = await db
+    .select({ passkey: passkeys, user: users, tenant: tenants })
+    .from(passkeys)
+    .innerJoin(users, eq(users.id, passkeys.userId))
+    .innerJoin(tenants, eq(tenants.id, users.tenantId))
+    .where(
+      and(
+        eq(passkeys.tenantId, tenantId),
+        eq(passkeys.credentialId, credentialId),
+        isNull(users.deactivatedAt),
+      ),
+    )
+    .limit(1);
+  return found;
+}
+
 /**
  * The answer to a right password with no code: for a user with MFA, a pending sign-in (its token
  * takes the code); for one without, a session, with the grace countdown while the tenant's grace
@@ -140,7 +228,12 @@ export async function signIn(ctx: LoginContext, input: LoginInput): Promise<Logi
  * that commits between the read and this write decides which one is written, so no password-only
  * session outlives MFA being turned on. Only the row written is signed.
  */
-async function openSignIn(ctx: LoginContext, user: User, tenant: Tenant): Promise<LoginResult> {
+async function openSignIn(
+  ctx: LoginContext,
+  user: User,
+  tenant: Tenant,
+  hasPasskey: boolean,
+): Promise<LoginResult> {
   const enforcement = enforcementFor(tenant, user, now());
   const direct = newSessionRow(enforcement.kind === "blocked" ? "enrollment" : "session", user, ctx);
   const challenge = newSessionRow("mfa", user, ctx);
@@ -160,7 +253,18 @@ async function openSignIn(ctx: LoginContext, user: User, tenant: Tenant): Promis
     const pending = await sign(ctx, challenge);
     // MFA is on, whatever this sign-in read (a verify may have committed since).
     const current = { ...user, mfaEnabledAt: user.mfaEnabledAt ?? now() };
-    return { kind: "mfa_required", user: current, mfaToken: pending.token, expiresAt: pending.expiresAt };
+    // A verify that committed since the read added TOTP; with no factor read, that is what it was.
+    const factors: FactorName[] = [
+      ...(user.totpSecret !== null || !hasPasskey ? ["totp" as const] : []),
+      ...(hasPasskey ? ["passkey" as const] : []),
+    ];
+    return {
+      kind: "mfa_required",
+      user: current,
+      mfaToken: pending.token,
+      expiresAt: pending.expiresAt,
+      factors,
+    };
   }
   const session = await sign(ctx, direct);
   if (direct.kind === "enrollment")
@@ -201,6 +305,7 @@ interface Account {
   user: User;
   tenant: Tenant;
   unusedBackupHashes: string[];
+  hasPasskey: boolean;
   /** The pending sign-in the request's token names, when it is live and the account's. */
   pending: boolean;
 }
@@ -223,8 +328,9 @@ async function findAccount(
     ? sql<number>`exists (select 1 from sessions where id = ${find.pendingId} and user_id = ${users.id}
         and kind = 'mfa' and revoked_at is null and expires_at > ${now()})`
     : sql<number>`0`;
+  const hasPasskey = sql<number>`exists (select 1 from passkeys where user_id = ${users.id})`;
   const [found] = await db
-    .select({ user: users, tenant: tenants, hashes, pending })
+    .select({ user: users, tenant: tenants, hashes, pending, hasPasskey })
     .from(users)
     .innerJoin(tenants, eq(tenants.id, users.tenantId))
     .where(
@@ -242,6 +348,7 @@ async function findAccount(
     tenant: found.tenant,
     unusedBackupHashes: JSON.parse(found.hashes) as string[],
     pending: Boolean(found.pending),
+    hasPasskey: Boolean(found.hasPasskey),
   };
 }
 

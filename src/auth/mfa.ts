@@ -6,7 +6,7 @@ import { now } from "../clock";
 import type { RequestContext } from "../context";
 import { anchorExists, claimSucceeded, insertWhen, runClaim, type Statement } from "../db/claims";
 import type { Db } from "../db/client";
-import { backupCodes, type User, users } from "../db/schema";
+import { backupCodes, passkeys, type User, users } from "../db/schema";
 import { encodeBase32 } from "../encoding";
 import type { Config } from "../env";
 import { ApiError } from "../errors";
@@ -17,9 +17,11 @@ import { generateBackupCodes, hashBackupCode } from "./backup-codes";
 import { renderQrPngDataUri } from "./qr";
 import {
   claimSecondFactor,
+  evaluatePasskey,
   evaluateSecondFactor,
   isBackupCodeShape,
   type SecondFactor,
+  type SecondFactorInput,
   selectUnusedBackupHashes,
   type ValidFactor,
 } from "./second-factor";
@@ -48,13 +50,13 @@ export interface SetupResult {
  * Starts enrollment: a new secret and backup codes, pending until verify. With MFA already on this
  * is a move to a new device and needs a current code; the old secret keeps working until then.
  */
-export async function startSetup(ctx: MfaContext, code: string | undefined): Promise<SetupResult> {
+export async function startSetup(ctx: MfaContext, proofInput: SecondFactorInput): Promise<SetupResult> {
   const { db, config, auth } = ctx;
   const user = auth.user;
   // Turning MFA on, or moving it to another device, with a session alone must not be possible for
   // whoever stole it: the password must have been proved within minutes.
   assertFreshSignIn(auth.session);
-  const proof = user.mfaEnabledAt !== null ? await proveSecondFactor(ctx, code) : null;
+  const proof = user.mfaEnabledAt !== null ? await proveSecondFactor(ctx, proofInput) : null;
 
   const secret = generateTotpSecret();
   const sealed = await sealSecret(secret, config.totpKeys, user.id);
@@ -122,7 +124,13 @@ export async function verifySetup(
   await enforceMfaAttempt(ctx, user, step !== null);
   if (step === null) throw new ApiError("invalid_mfa_code");
 
-  const action: AuditAction = user.mfaEnabledAt === null ? "mfa.enabled" : "mfa.device_changed";
+  // A user with passkeys alone adds TOTP; one with TOTP moves it to a new device.
+  const action: AuditAction =
+    user.mfaEnabledAt === null
+      ? "mfa.enabled"
+      : user.totpSecret === null
+        ? "mfa.totp_added"
+        : "mfa.device_changed";
   const audit = ownAuditRow(user, action, ctx.ip);
   const won = anchorExists("audit_events", audit.id);
   const enrolling = auth.session.kind === "enrollment";
@@ -164,13 +172,16 @@ export async function verifySetup(
   return { ...result, session: { token: session.token, expiresAt: session.expiresAt, user: enabled } };
 }
 
-/** Turns MFA off after a current code; refused while the tenant requires MFA. Other sessions end. */
-export async function disableMfa(ctx: MfaContext, code: string): Promise<void> {
+/**
+ * Turns MFA off, every factor (TOTP and passkeys) with it, after a current second factor; refused
+ * while the tenant requires MFA. Other sessions end.
+ */
+export async function disableMfa(ctx: MfaContext, input: SecondFactorInput): Promise<void> {
   const { db, auth } = ctx;
   const user = auth.user;
   if (auth.tenant.mfaRequired) throw new ApiError("mfa_enforced");
   if (user.mfaEnabledAt === null) throw new ApiError("mfa_not_enabled");
-  const proof = await proveSecondFactor(ctx, code);
+  const proof = await proveSecondFactor(ctx, input);
 
   const audit = ownAuditRow(user, "mfa.disabled", ctx.ip);
   const won = anchorExists("audit_events", audit.id);
@@ -181,6 +192,7 @@ export async function disableMfa(ctx: MfaContext, code: string): Promise<void> {
       .set({ mfaEnabledAt: null, totpSecret: null, totpPendingSecret: null })
       .where(and(eq(users.id, user.id), won)),
     db.delete(backupCodes).where(and(eq(backupCodes.userId, user.id), won)),
+    db.delete(passkeys).where(and(eq(passkeys.userId, user.id), won)),
     revokeUserSessions(db, user.id, auth.session.id, won),
     ...backupUseAudit(ctx, proof, won),
   ];
@@ -190,11 +202,11 @@ export async function disableMfa(ctx: MfaContext, code: string): Promise<void> {
 }
 
 /** Replaces every backup code after a current code; the old ones stop working at once. */
-export async function regenerateBackupCodes(ctx: MfaContext, code: string): Promise<string[]> {
+export async function regenerateBackupCodes(ctx: MfaContext, input: SecondFactorInput): Promise<string[]> {
   const { db, config, auth } = ctx;
   const user = auth.user;
   if (user.mfaEnabledAt === null) throw new ApiError("mfa_not_enabled");
-  const proof = await proveSecondFactor(ctx, code);
+  const proof = await proveSecondFactor(ctx, input);
   const codes = generateBackupCodes();
   const hashes = await hashAll(config, user.id, codes);
 
@@ -219,24 +231,37 @@ export async function countUnusedBackupCodes(db: Db, userId: string): Promise<nu
   return row?.n ?? 0;
 }
 
-interface Proof {
+export interface Proof {
   factor: ValidFactor;
   claim: Statement;
 }
 
-/** Evaluates a current TOTP or backup code against the attempt budget; throws unless it is good. */
-async function proveSecondFactor(ctx: MfaContext, code: string | undefined): Promise<Proof> {
+/**
+ * Evaluates a current second factor (a TOTP or backup code, or a passkey assertion) against the
+ * attempt budget; throws unless it is good.
+ */
+export async function proveSecondFactor(ctx: MfaContext, input: SecondFactorInput): Promise<Proof> {
   const user = ctx.auth.user;
-  const factor = await evaluateOwnCode(ctx, code);
+  const factor = await evaluateOwnFactor(ctx, input);
   await enforceMfaAttempt(ctx, user, factor.kind !== "invalid");
   if (factor.kind === "invalid") throw new ApiError("invalid_mfa_code");
   return { factor, claim: claimSecondFactor(ctx.db, user, factor) };
 }
 
-/** The signed-in user's code, read against their secret or their unused backup codes. */
-export async function evaluateOwnCode(ctx: MfaContext, code: string | undefined): Promise<SecondFactor> {
-  if (code === undefined) return { kind: "invalid" };
+/**
+ * The signed-in user's second factor: a code read against their secret or their unused backup
+ * codes, or an assertion against a challenge issued to this session (confirmOptions).
+ */
+export async function evaluateOwnFactor(ctx: MfaContext, input: SecondFactorInput): Promise<SecondFactor> {
+  const { code, passkey } = input;
   const user = ctx.auth.user;
+  if (passkey) {
+    return evaluatePasskey(ctx.db, ctx.config, user, passkey, {
+      purpose: "confirm",
+      sessionId: ctx.auth.session.id,
+    });
+  }
+  if (code === undefined) return { kind: "invalid" };
   const hashes = isBackupCodeShape(code)
     ? (await selectUnusedBackupHashes(ctx.db, user.id)).map((row) => row.codeHash)
     : [];
@@ -252,7 +277,7 @@ export function backupUseAudit(ctx: MfaContext, proof: Pick<Proof, "factor">, co
   return [insertAuditWhen(ctx.db, row, condition)];
 }
 
-function notifyUser(ctx: MfaContext, event: SecurityEvent, remaining?: number): void {
+export function notifyUser(ctx: MfaContext, event: SecurityEvent, remaining?: number): void {
   const { user, tenant } = ctx.auth;
   ctx.notify(securityEmail(user, tenant.name, event, remaining));
 }
@@ -261,11 +286,11 @@ export function notifyBackupUse(ctx: MfaContext, proof: Pick<Proof, "factor">): 
   if (proof.factor.kind === "backup") notifyUser(ctx, "backup_code_used", proof.factor.remaining);
 }
 
-function hashAll(config: Config, userId: string, codes: string[]): Promise<string[]> {
+export function hashAll(config: Config, userId: string, codes: string[]): Promise<string[]> {
   return Promise.all(codes.map((code) => hashBackupCode(config.backupCodePepper, userId, code)));
 }
 
-function insertBackupCodesWhen(
+export function insertBackupCodesWhen(
   db: Db,
   userId: string,
   hashes: string[],

@@ -7,15 +7,16 @@ import { claimSucceeded, runClaim, type Statement } from "../db/claims";
 import { ApiError } from "../errors";
 import { enforceSignInAttempt } from "../limiter/limits";
 import type { Outcome } from "../limiter/policy";
-import { backupUseAudit, evaluateOwnCode, type MfaContext, notifyBackupUse } from "./mfa";
+import { backupUseAudit, evaluateOwnFactor, type MfaContext, notifyBackupUse } from "./mfa";
 import { checkPassword } from "./password";
-import { claimSecondFactor, type ValidFactor } from "./second-factor";
+import { claimSecondFactor, type PasskeyAssertion, type ValidFactor } from "./second-factor";
 import { type Authenticated, FRESH_SIGN_IN_MS, markReauthenticated } from "./sessions";
 
 export interface IdentityCheck {
   password: string;
-  /** A current TOTP or backup code; needed when MFA is on. */
+  /** A current TOTP or backup code, or a passkey assertion; one is needed when MFA is on. */
   code?: string | undefined;
+  passkey?: PasskeyAssertion | undefined;
 }
 
 /**
@@ -33,7 +34,9 @@ export async function proveIdentity(ctx: MfaContext, input: IdentityCheck): Prom
   const passwordOk = await checkPassword(input.password, user.passwordHash, ctx.config.passwordPepper);
   const mfaOn = user.mfaEnabledAt !== null;
   const factor =
-    passwordOk && mfaOn && input.code !== undefined ? await evaluateOwnCode(ctx, input.code) : null;
+    passwordOk && mfaOn && (input.code !== undefined || input.passkey)
+      ? await evaluateOwnFactor(ctx, input)
+      : null;
   const mfa: Outcome = factor === null ? "checked" : factor.kind === "invalid" ? "failure" : "success";
   await enforceSignInAttempt(ctx, {
     tenantId: user.tenantId,

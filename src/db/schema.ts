@@ -175,6 +175,56 @@ export const passwordResets = sqliteTable(
   (t) => [index("password_resets_user").on(t.userId), index("password_resets_expires").on(t.expiresAt)],
 );
 
+// A user's passkeys (WebAuthn credentials, src/auth/passkeys.ts). A credential id is unique in its
+// tenant (WebAuthn §7.1 step 22: one registered to someone else is refused), and the public key is
+// kept as a JWK, the form the runtime's crypto imports.
+export const passkeys = sqliteTable(
+  "passkeys",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    tenantId: text("tenant_id").notNull(),
+    // base64url, as the browser names it (PublicKeyCredential.id).
+    credentialId: text("credential_id").notNull(),
+    publicKey: text("public_key").notNull(), // JWK, as JSON
+    algorithm: integer("algorithm").notNull(), // COSE: -7 ES256, -257 RS256
+    // The authenticator's signature counter; 0 forever on authenticators that do not keep one.
+    signCount: integer("sign_count").notNull().default(0),
+    // The BE and BS flags of the last use: backup-eligible (a synced passkey) and backed up now.
+    backupEligible: integer("backup_eligible", { mode: "boolean" }).notNull(),
+    backedUp: integer("backed_up", { mode: "boolean" }).notNull(),
+    transports: text("transports", { mode: "json" }).$type<string[]>(),
+    name: text("name").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at"),
+  },
+  (t) => [
+    uniqueIndex("passkeys_tenant_credential").on(t.tenantId, t.credentialId),
+    index("passkeys_user").on(t.userId),
+  ],
+);
+
+// WebAuthn challenges: single-use (spent by deleting the row), five minutes, and bound to what
+// asked for them: a session adding or confirming with a passkey, a pending sign-in, or a tenant's
+// sign-in page (a discoverable-credential request names no user).
+export const webauthnChallenges = sqliteTable(
+  "webauthn_challenges",
+  {
+    id: text("id").primaryKey(),
+    challenge: text("challenge").notNull(), // base64url, 32 random bytes
+    purpose: text("purpose", { enum: ["register", "confirm", "second-step", "sign-in"] }).notNull(),
+    tenantId: text("tenant_id").notNull(),
+    userId: text("user_id"),
+    // The session or pending sign-in it was issued to; null for a passkey-alone sign-in.
+    sessionId: text("session_id"),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("webauthn_challenges_expires").on(t.expiresAt)],
+);
+
 export type Tenant = typeof tenants.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type Session = typeof sessions.$inferSelect;
+export type Passkey = typeof passkeys.$inferSelect;

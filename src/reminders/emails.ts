@@ -69,7 +69,7 @@ function securityMessage(job: Extract<EmailJob, { kind: "security" }>, product: 
       return {
         subject: `Two-factor authentication was turned on for your ${product} account`,
         lines: [
-          `Two-factor authentication was turned on for your account on ${when}: signing in now asks for a code from the authenticator app that was set up. Your other sessions were signed out.`,
+          `Two-factor authentication was turned on for your account on ${when}: signing in now asks for the authenticator app or the passkey that was set up. Your other sessions were signed out.`,
           "If this was not you, someone else may hold your password and your session: contact your administrator at once, since only they can remove an authenticator you do not have.",
         ],
       };
@@ -94,6 +94,19 @@ function securityMessage(job: Extract<EmailJob, { kind: "security" }>, product: 
         lines: [
           `Your account was moved to a new authenticator device on ${when}. Your other sessions were signed out.`,
         ],
+      };
+    case "passkey_added":
+      return {
+        subject: `A passkey was added to your ${product} account`,
+        lines: [
+          `A passkey was added to your account on ${when}: it can now sign you in on its own, with its PIN or biometric.`,
+          "If this was not you, contact your administrator at once.",
+        ],
+      };
+    case "passkey_removed":
+      return {
+        subject: `A passkey was removed from your ${product} account`,
+        lines: [`A passkey was removed from your account on ${when}; it can no longer sign you in.`],
       };
     case "password_changed":
       return {

@@ -10,6 +10,8 @@ const SECURITY_EVENTS = [
   "mfa_disabled",
   "mfa_reset",
   "device_changed",
+  "passkey_added",
+  "passkey_removed",
   "backup_code_used",
   "password_changed",
   "password_reset",

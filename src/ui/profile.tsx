@@ -2,6 +2,7 @@
 // device, regenerating backup codes and turning MFA off, each through the same domain functions the
 // JSON API calls (src/auth/mfa.ts), each change confirmed with a fresh code. The password and
 // sessions cards are in ./account.tsx.
+
 import { Hono } from "hono";
 import { BACKUP_CODE_COUNT } from "../auth/backup-codes";
 import { enforcementFor } from "../auth/enforcement";
@@ -22,6 +23,7 @@ import { showErrorsInPlace } from "./errors";
 import { formFields, fragment, page, redirect, setSessionCookie, type UiContext } from "./http";
 import { AppPage, BarePage, PageHeader, type Viewer } from "./layout";
 import { BackupCodesPanel, parseFlow, type SetupFlow, SetupPanel, VerifyForm } from "./mfa-panels";
+import { formProof } from "./passkey-fields";
 import { type ConfirmationErrors, ConfirmIdentity, confirmationError, confirmIfAsked } from "./reauth";
 
 export const profileRoutes = new Hono<AppEnv>();
@@ -98,7 +100,7 @@ profileRoutes.post("/mfa/setup", requireAuth(["session", "enrollment"]), async (
         <MfaCard user={user} tenant={tenant} remaining={remaining} open="move" notice={MOVE_CONFIRMED} />,
       );
     }
-    const setup = await startSetup(ctx, flow === "move" ? code : undefined);
+    const setup = await startSetup(ctx, flow === "move" ? formProof(field) : {});
     return fragment(c, <SetupPanel setup={setup} flow={flow} />);
   } catch (error) {
     const asked = confirmationError(error, field);
@@ -164,7 +166,7 @@ profileRoutes.post("/mfa/verify", requireAuth(["session", "enrollment"]), async 
 profileRoutes.post("/mfa/backup-codes", requireAuth(), async (c) => {
   const field = await formFields(c);
   try {
-    const codes = await regenerateBackupCodes(signedInContext(c), field("code").slice(0, 64));
+    const codes = await regenerateBackupCodes(signedInContext(c), formProof(field));
     return fragment(
       c,
       <BackupCodesPanel
@@ -183,7 +185,7 @@ profileRoutes.post("/mfa/backup-codes", requireAuth(), async (c) => {
 profileRoutes.post("/mfa/disable", requireAuth(), async (c) => {
   const field = await formFields(c);
   try {
-    await disableMfa(signedInContext(c), field("code").slice(0, 64));
+    await disableMfa(signedInContext(c), formProof(field));
   } catch (error) {
     return showActionError(c, error, "disable");
   }

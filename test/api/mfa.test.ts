@@ -131,6 +131,7 @@ describe("two-step login", () => {
       user: expect.objectContaining({ id: user.user.id, mfa_enabled: true }),
       mfa_token: expect.any(String),
       mfa_token_expires_at: expect.any(String),
+      factors: ["totp"],
     });
     expect(first.json.token).toBeUndefined();
     const second = await login(user, { mfa_code: await totpCode(user.secret) });

@@ -58,6 +58,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/passkey/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The options for navigator.credentials.get() at sign-in */
+        post: operations["passkeySignInOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/passkey/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with a passkey alone
+         * @description A passkey with user verification is MFA by itself: the answer is a session, with no code asked after it. Wrong answers count against the account like wrong codes.
+         */
+        post: operations["signInWithPasskey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/logout": {
         parameters: {
             query?: never;
@@ -219,7 +256,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Start enrollment (or a move to a new device, with a current code) */
+        /**
+         * Start enrollment (or a move to a new device, with a current second factor)
+         * @description With MFA already on (TOTP or a passkey), send a current code or a passkey assertion (mfa_passkey).
+         */
         post: operations["startMfaSetup"];
         delete?: never;
         options?: never;
@@ -253,7 +293,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Turn MFA off with a current TOTP or backup code */
+        /** Turn MFA off (TOTP and every passkey) with a current second factor */
         post: operations["disableMfa"];
         delete?: never;
         options?: never;
@@ -270,7 +310,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Replace all backup codes, with a current TOTP or backup code */
+        /** Replace all backup codes, with a current second factor */
         post: operations["regenerateBackupCodes"];
         delete?: never;
         options?: never;
@@ -289,6 +329,85 @@ export interface paths {
         get: operations["getMfaStatus"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mfa/passkeys/options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start adding a passkey: the options for navigator.credentials.create()
+         * @description Needs a fresh sign-in (401 reauthentication_required otherwise), as enabling TOTP does. With an enrollment token, the passkey can be the factor a user enrolls with.
+         */
+        post: operations["passkeyRegistrationOptions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mfa/passkeys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The signed-in user's passkeys, oldest first */
+        get: operations["listPasskeys"];
+        put?: never;
+        /**
+         * Register a passkey, answering the options of this session
+         * @description The first factor a user adds turns MFA on and returns backup codes (shown this once); with an enrollment token it also returns a full session.
+         */
+        post: operations["addPasskey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/mfa/passkeys/{passkeyID}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a passkey, with a current second factor
+         * @description Removing the last factor (no TOTP, no other passkey) turns MFA off and is refused (403 mfa_enforced) while the tenant requires MFA.
+         */
+        delete: operations["removePasskey"];
+        options?: never;
+        head?: never;
+        /** Rename a passkey */
+        patch: operations["renamePasskey"];
+        trace?: never;
+    };
+    "/api/v1/mfa/passkeys/confirm-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Options to confirm an action with a passkey (mfa_passkey in place of a code) */
+        post: operations["passkeyConfirmOptions"];
         delete?: never;
         options?: never;
         head?: never;
@@ -494,7 +613,7 @@ export interface components {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "invalid_request" | "invalid_json" | "weak_password" | "invalid_reset_token" | "unauthorized" | "invalid_credentials" | "invalid_mfa_code" | "invalid_mfa_token" | "invalid_password" | "reauthentication_required" | "forbidden" | "mfa_enforced" | "mfa_enrollment_required" | "not_found" | "method_not_allowed" | "username_taken" | "no_pending_setup" | "mfa_not_enabled" | "last_admin" | "own_account" | "user_deactivated" | "user_conflict" | "settings_conflict" | "payload_too_large" | "unsupported_media_type" | "too_many_attempts" | "internal_error" | "unavailable" | "misconfigured";
+                code: "invalid_request" | "invalid_json" | "weak_password" | "invalid_reset_token" | "unauthorized" | "invalid_credentials" | "invalid_mfa_code" | "invalid_mfa_token" | "invalid_password" | "invalid_passkey" | "reauthentication_required" | "forbidden" | "mfa_enforced" | "mfa_enrollment_required" | "not_found" | "method_not_allowed" | "username_taken" | "no_pending_setup" | "mfa_not_enabled" | "no_passkeys" | "passkey_exists" | "too_many_passkeys" | "last_admin" | "own_account" | "user_deactivated" | "user_conflict" | "settings_conflict" | "payload_too_large" | "unsupported_media_type" | "too_many_attempts" | "internal_error" | "unavailable" | "misconfigured";
                 /** @description For people; clients branch on code */
                 message: string;
                 /** @description With invalid_request: one entry per field */
@@ -538,6 +657,8 @@ export interface components {
             mfa_token: string;
             /** Format: date-time */
             mfa_token_expires_at: string;
+            /** @description The second factors the user has: a TOTP code (or a backup code), a passkey */
+            factors: ("totp" | "passkey")[];
         };
         /** @description The tenant requires MFA now: the token opens only POST /mfa/setup and /mfa/verify (15 minutes) */
         EnrollmentRequired: {
@@ -547,7 +668,7 @@ export interface components {
             user: components["schemas"]["User"];
         };
         LoginRequest: components["schemas"]["PasswordLogin"] | components["schemas"]["TokenLogin"];
-        /** @description The documented sign-in: the password, and the code too when MFA is on */
+        /** @description The documented sign-in: the password, and the code (or a passkey) too when MFA is on */
         PasswordLogin: {
             username: string;
             password: string;
@@ -558,8 +679,34 @@ export interface components {
              * @example 123456
              */
             mfa_code?: string;
+            /** @description In place of mfa_code */
+            mfa_passkey?: components["schemas"]["PasskeyAssertion"];
         };
-        /** @description The second step without the password: the first step's mfa_token and the code */
+        PasskeyAssertion: {
+            /** @description From the options call that issued the challenge */
+            challenge_id: string;
+            credential: components["schemas"]["AssertionCredential"];
+        };
+        /** @description PublicKeyCredential.toJSON() of navigator.credentials.get() */
+        AssertionCredential: {
+            id: string;
+            rawId: string;
+            /** @constant */
+            type: "public-key";
+            response: {
+                clientDataJSON: string;
+                authenticatorData: string;
+                signature: string;
+                userHandle?: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+            authenticatorAttachment?: string | null;
+            clientExtensionResults?: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description The second step without the password: the first step's mfa_token and the code or passkey */
         TokenLogin: {
             username: string;
             /** @example demo */
@@ -570,15 +717,40 @@ export interface components {
              * @description A current 6-digit TOTP code or an unused 8-digit backup code; spaces and dashes are ignored
              * @example 123456
              */
-            mfa_code: string;
+            mfa_code?: string;
+            /** @description In place of mfa_code */
+            mfa_passkey?: components["schemas"]["PasskeyAssertion"];
+        };
+        PasskeySignInCeremony: {
+            challenge_id: string;
+            /** @description What PublicKeyCredential.parseRequestOptionsFromJSON takes */
+            options: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description Without a username: a discoverable-credential request, for signing in with a passkey alone. With one: that user's passkeys, for the second step; the first step's mfa_token must come with it, so that nobody learns whose passkeys they are without the password. */
+        PasskeyOptionsRequest: {
+            /** @example demo */
+            tenant_id: string;
+            username?: string;
+            /** @description From the mfa_required answer (5 minutes) */
+            mfa_token?: string;
+        };
+        PasskeyLoginRequest: {
+            /** @example demo */
+            tenant_id: string;
+            challenge_id: string;
+            credential: components["schemas"]["AssertionCredential"];
         };
         ReauthenticateRequest: {
             password: string;
             /**
-             * @description Required when MFA is on
+             * @description Required when MFA is on (or mfa_passkey)
              * @example 123456
              */
             code?: string;
+            /** @description In place of code: an answer to POST /mfa/passkeys/confirm-options */
+            mfa_passkey?: components["schemas"]["PasskeyAssertion"];
         };
         ChangePasswordRequest: {
             current_password: string;
@@ -636,6 +808,15 @@ export interface components {
              */
             code: string;
         };
+        /** @description Exactly one of: a current TOTP or backup code, or a passkey assertion */
+        SecondFactorProof: {
+            /**
+             * @description A current 6-digit TOTP code or an unused 8-digit backup code; spaces and dashes are ignored
+             * @example 123456
+             */
+            code?: string;
+            mfa_passkey?: components["schemas"]["PasskeyAssertion"];
+        };
         MfaStatus: {
             mfa_enabled: boolean;
             enabled_at: string | null;
@@ -644,6 +825,59 @@ export interface components {
                 required: boolean;
                 deadline?: string;
                 days_remaining?: number;
+            };
+        };
+        PasskeyCreationCeremony: {
+            /** @description Send it back with the credential (single-use, 5 minutes) */
+            challenge_id: string;
+            /** @description What PublicKeyCredential.parseCreationOptionsFromJSON takes: user verification required, resident key preferred, attestation none */
+            options: {
+                [key: string]: unknown;
+            };
+        };
+        Passkey: {
+            id: string;
+            name: string;
+            /** Format: date-time */
+            created_at: string;
+            last_used_at: string | null;
+            /** @description A synced passkey (it can be backed up to a cloud account) */
+            backup_eligible: boolean;
+            /** @description It was backed up when last used */
+            backed_up: boolean;
+        };
+        AddPasskeyRequest: {
+            /**
+             * @description One line of text, without control characters
+             * @example Work laptop
+             */
+            name: string;
+            credential: components["schemas"]["RegistrationCredential"];
+        };
+        /** @description PublicKeyCredential.toJSON() of navigator.credentials.create() */
+        RegistrationCredential: {
+            id: string;
+            rawId: string;
+            /** @constant */
+            type: "public-key";
+            response: {
+                clientDataJSON: string;
+                attestationObject: string;
+                transports?: string[];
+            } & {
+                [key: string]: unknown;
+            };
+            authenticatorAttachment?: string | null;
+            clientExtensionResults?: {
+                [key: string]: unknown;
+            };
+        };
+        PasskeyRequestCeremony: {
+            /** @description Send it back with the credential (single-use, 5 minutes) */
+            challenge_id: string;
+            /** @description What PublicKeyCredential.parseRequestOptionsFromJSON takes */
+            options: {
+                [key: string]: unknown;
             };
         };
         CreateUserRequest: {
@@ -688,6 +922,15 @@ export interface components {
         EnrollmentDashboard: {
             total_users: number;
             enrolled_users: number;
+            /** @description The enrolled users by the factors they hold */
+            by_factor: {
+                /** @description Enrolled with TOTP and no passkey */
+                totp: number;
+                /** @description Enrolled with passkeys and no TOTP */
+                passkey: number;
+                /** @description Enrolled with TOTP and passkeys */
+                both: number;
+            };
             not_enrolled: {
                 id: string;
                 username: string;
@@ -725,7 +968,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description error.code: unauthorized, invalid_credentials, invalid_mfa_code, invalid_mfa_token, invalid_password, reauthentication_required */
+        /** @description error.code: unauthorized, invalid_credentials, invalid_mfa_code, invalid_mfa_token, invalid_password, invalid_passkey, reauthentication_required */
         Error401: {
             headers: {
                 "Cache-Control": components["headers"]["CacheControl"];
@@ -766,7 +1009,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description error.code: username_taken, no_pending_setup, mfa_not_enabled, last_admin, own_account, user_deactivated, user_conflict, settings_conflict */
+        /** @description error.code: username_taken, no_pending_setup, mfa_not_enabled, no_passkeys, passkey_exists, too_many_passkeys, last_admin, own_account, user_deactivated, user_conflict, settings_conflict */
         Error409: {
             headers: {
                 "Cache-Control": components["headers"]["CacheControl"];
@@ -904,6 +1147,72 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Session"] | components["schemas"]["MfaRequired"] | components["schemas"]["EnrollmentRequired"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            405: components["responses"]["Error405"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    passkeySignInOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyOptionsRequest"];
+            };
+        };
+        responses: {
+            /** @description A challenge (single-use, 5 minutes) and the request options */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeySignInCeremony"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            405: components["responses"]["Error405"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    signInWithPasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasskeyLoginRequest"];
+            };
+        };
+        responses: {
+            /** @description A session */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Session"];
                 };
             };
             400: components["responses"]["Error400"];
@@ -1191,6 +1500,7 @@ export interface operations {
                      * @example 123456
                      */
                     code?: string;
+                    mfa_passkey?: components["schemas"]["PasskeyAssertion"];
                 };
             };
         };
@@ -1264,11 +1574,11 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CodeRequest"];
+                "application/json": components["schemas"]["SecondFactorProof"];
             };
         };
         responses: {
-            /** @description MFA is off; the user's other sessions have ended */
+            /** @description MFA is off, TOTP and passkeys removed; the user's other sessions have ended */
             200: {
                 headers: {
                     "Cache-Control": components["headers"]["CacheControl"];
@@ -1301,7 +1611,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CodeRequest"];
+                "application/json": components["schemas"]["SecondFactorProof"];
             };
         };
         responses: {
@@ -1350,6 +1660,215 @@ export interface operations {
             401: components["responses"]["Error401"];
             403: components["responses"]["Error403"];
             405: components["responses"]["Error405"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    passkeyRegistrationOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A challenge for this session */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyCreationCeremony"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            405: components["responses"]["Error405"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    listPasskeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Passkeys */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        passkeys: components["schemas"]["Passkey"][];
+                    };
+                };
+            };
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            405: components["responses"]["Error405"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    addPasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddPasskeyRequest"];
+            };
+        };
+        responses: {
+            /** @description The passkey is registered */
+            201: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        passkey: components["schemas"]["Passkey"];
+                        /** @description When this passkey turned MFA on */
+                        backup_codes?: string[];
+                        /** @description With an enrollment token: the full session */
+                        token?: string;
+                        /** Format: date-time */
+                        expires_at?: string;
+                        user?: components["schemas"]["User"];
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            405: components["responses"]["Error405"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    removePasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                passkeyID: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecondFactorProof"];
+            };
+        };
+        responses: {
+            /** @description Removed */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        mfa_enabled: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            405: components["responses"]["Error405"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    renamePasskey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                passkeyID: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description One line of text, without control characters
+                     * @example Work laptop
+                     */
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Renamed */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        passkey: components["schemas"]["Passkey"];
+                    };
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            404: components["responses"]["Error404"];
+            405: components["responses"]["Error405"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    passkeyConfirmOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A challenge for this session */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasskeyRequestCeremony"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            405: components["responses"]["Error405"];
+            409: components["responses"]["Error409"];
+            413: components["responses"]["Error413"];
+            415: components["responses"]["Error415"];
             503: components["responses"]["Error503"];
         };
     };

@@ -4,7 +4,8 @@
 // answer the document does not describe fails, with each departure named.
 import { env } from "cloudflare:workers";
 import { afterEach, expect } from "vitest";
-import { app, openApiDocument } from "../../src/app";
+import { openApiDocument } from "../../src/api/document";
+import { app } from "../../src/app";
 import { loadConfig } from "../../src/env";
 import worker from "../../src/index";
 import { Contract } from "../helpers/contract";

@@ -2,7 +2,7 @@
 // departure from the document is caught.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { openApiDocument } from "../../src/app";
+import { openApiDocument } from "../../src/api/document";
 import { loadConfig } from "../../src/env";
 import { Contract } from "../helpers/contract";
 
