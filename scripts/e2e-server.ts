@@ -1,6 +1,6 @@
 // The local server the browser tests drive: `wrangler dev` on a free port, with its own state folder
 // (.wrangler/e2e, gitignored, fresh each run), its own random secrets passed with --env-file (so a
-// developer's .dev.vars is never read or touched), local migrations, and two seeded tenants with an admin each.
+// developer's .dev.vars is never read or touched), local migrations, and three seeded tenants with an admin each.
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, startWranglerDev } from "../bench/lib/processes";
@@ -23,7 +23,7 @@ export interface E2eServer {
   baseUrl: string;
   /** The local D1 state the server runs on (for the operator CLI's --persist-to). */
   stateDir: string;
-  /** Two tenants, so one's enforcement never changes what the other's tests see. */
+  /** A tenant per kind of test, so one's enforcement never changes what the others see. */
   tenants: E2eTenant[];
   logFile: string;
   stop: () => Promise<void>;
@@ -45,6 +45,7 @@ export async function startE2eServer(): Promise<E2eServer> {
   const tenants: E2eTenant[] = [
     { tenantId: "acme", tenantName: "Acme Corp" },
     { tenantId: "initech", tenantName: "Initech" },
+    { tenantId: "globex", tenantName: "Globex" },
   ].map((tenant) => ({
     ...tenant,
     adminUsername: "admin",

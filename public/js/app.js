@@ -1,6 +1,7 @@
 // The UI's only script of its own, loaded from our origin after htmx (the CSP allows no inline script).
-// It configures htmx, keeps the grace countdown live, shows times in the reader's time zone, and
-// wires the copy and cancel buttons. Everything else is plain HTML and htmx attributes.
+// It configures htmx, keeps the grace countdown live, shows times in the reader's time zone, wires
+// the copy and cancel buttons, and runs the WebAuthn ceremonies of passkey forms. Everything else is
+// plain HTML and htmx attributes.
 (() => {
   // Runs before htmx initialises (both scripts are deferred, htmx waits for DOMContentLoaded).
   if (window.htmx) {
@@ -84,8 +85,68 @@
     }, 2000);
   }
 
+  const passkeysWork =
+    typeof window.PublicKeyCredential === "function" &&
+    typeof PublicKeyCredential.parseCreationOptionsFromJSON === "function";
+
+  /**
+   * A passkey form (data-passkey-ceremony, src/ui/passkeys.tsx): ask its options route for a
+   * challenge, run the ceremony, put the answer (PublicKeyCredential.toJSON()) in its hidden fields
+   * and send it through htmx like any form.
+   */
+  async function runPasskeyCeremony(button) {
+    const form = button.closest("form");
+    // The button may say what to run (a second step inside the sign-in form); else its form does.
+    const ceremony = button.dataset.passkeyCeremony ?? form.dataset.passkeyCeremony;
+    const optionsUrl = button.dataset.passkeyOptions ?? form.dataset.passkeyOptions;
+    const status = form.querySelector("[data-passkey-status]");
+    const say = (text) => {
+      if (status) status.textContent = text;
+    };
+    if (!passkeysWork) return say("This browser cannot use passkeys. Use a code instead.");
+    button.disabled = true;
+    try {
+      const body = new URLSearchParams(new FormData(form));
+      const included = form.getAttribute("hx-include");
+      for (const field of included ? document.querySelectorAll(included) : [])
+        body.set(field.name, field.value);
+      const response = await fetch(optionsUrl, { method: "POST", body, credentials: "same-origin" });
+      const answer = await response.json().catch(() => ({}));
+      if (!response.ok || !answer.options) return say(answer.error ?? "Something went wrong. Try again.");
+      say("Follow your browser's prompt…");
+      const credential =
+        ceremony === "create"
+          ? await navigator.credentials.create({
+              publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(answer.options),
+            })
+          : await navigator.credentials.get({
+              publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(answer.options),
+            });
+      form.elements.passkey_challenge_id.value = answer.challenge_id;
+      form.elements.passkey_credential.value = JSON.stringify(credential.toJSON());
+      say("");
+      form.requestSubmit();
+    } catch (error) {
+      say(
+        error?.name === "NotAllowedError"
+          ? "The passkey was not used (cancelled or timed out). Try again."
+          : error?.name === "InvalidStateError"
+            ? "This device holds one of your passkeys already."
+            : "The passkey could not be used. Try again.",
+      );
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   document.addEventListener("click", (event) => {
     const target = event.target instanceof Element ? event.target : null;
+    const passkeyButton = target?.closest("[data-passkey]");
+    if (passkeyButton) {
+      event.preventDefault();
+      runPasskeyCeremony(passkeyButton);
+      return;
+    }
     const copyButton = target?.closest("[data-copy]");
     if (copyButton) {
       event.preventDefault();

@@ -21,7 +21,11 @@ export function describeError(error: ApiError): string {
         ? "Too many attempts. Wait a while before you try again."
         : `Too many attempts. Try again in ${formatDuration(error.retryAfterSeconds * 1000)}.`;
     case "mfa_enforced":
-      return "Your organisation requires two-step verification, so it can't be turned off. Move to a new device instead.";
+      return "Your organisation requires two-step verification, so it can't be turned off. Move to a new device or add another passkey instead.";
+    case "invalid_passkey":
+      return "That passkey could not be verified. Try again.";
+    case "passkey_exists":
+      return "This passkey is registered already.";
     case "no_pending_setup":
       return "This setup has expired or was replaced. Start again.";
     case "settings_conflict":

@@ -76,6 +76,9 @@ export async function formFields(c: UiContext): Promise<(name: string) => string
  * The session (or enrollment) token in the `__Host-` cookie: HttpOnly so scripts never read it,
  * Secure and Path=/ as the prefix demands, SameSite=Strict so no other site's page can send it.
  */
+/** The pending sign-in between the two steps: HttpOnly, so no script on the page can read it. */
+export const MFA_COOKIE = "__Host-mfa";
+
 export function setSessionCookie(c: UiContext, token: string, expiresAt: number): void {
   setCookie(c, SESSION_COOKIE, token, {
     httpOnly: true,

@@ -8,6 +8,7 @@ import { accountRoutes } from "./account";
 import { auditRoutes } from "./audit";
 import { handleUiError } from "./errors";
 import { loginRoutes } from "./login";
+import { passkeyRoutes } from "./passkeys";
 import { passwordResetRoutes } from "./password-reset";
 import { profileRoutes } from "./profile";
 import { securityRoutes } from "./security";
@@ -29,6 +30,7 @@ uiRoutes.use(
 uiRoutes.get("/", (c) => c.redirect("/ui/profile", 303));
 uiRoutes.route("/", loginRoutes);
 uiRoutes.route("/", profileRoutes);
+uiRoutes.route("/", passkeyRoutes);
 uiRoutes.route("/", accountRoutes);
 uiRoutes.route("/", passwordResetRoutes);
 uiRoutes.route("/settings", securityRoutes);

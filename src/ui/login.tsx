@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import * as z from "zod";
 import { SignInPassword, SignInUsername, TenantId } from "../api/schemas";
-import { type FirstFactor, type LoginResult, signIn } from "../auth/login";
+import { type FactorName, type FirstFactor, type LoginResult, signIn } from "../auth/login";
 import { revokeSession } from "../auth/sessions";
 import { TOKEN_LIFETIME_MS } from "../auth/tokens";
 import { now } from "../clock";
@@ -15,14 +15,21 @@ import { type AppEnv, requestContext } from "../context";
 import { requireAuth } from "../middleware/session";
 import { Alert, CodeField, Icon } from "./components";
 import { showErrorsInPlace } from "./errors";
-import { clearSessionCookie, formFields, fragment, redirect, setSessionCookie, type UiContext } from "./http";
+import {
+  clearSessionCookie,
+  formFields,
+  fragment,
+  MFA_COOKIE,
+  redirect,
+  setSessionCookie,
+  type UiContext,
+} from "./http";
+import { formAssertion, PasskeyButton, PasskeyFields } from "./passkey-forms";
 
 export const loginRoutes = new Hono<AppEnv>();
 
-type CodeKind = "totp" | "backup";
-
-/** The pending sign-in between the two steps: HttpOnly, so no script on the page can read it. */
-const MFA_COOKIE = "__Host-mfa";
+type CodeKind = "totp" | "backup" | "passkey";
+const CODE_KINDS: readonly CodeKind[] = ["totp", "backup", "passkey"];
 
 const Account = z.object({ username: SignInUsername, tenant_id: TenantId });
 const Credentials = Account.extend({ password: SignInPassword });
@@ -31,7 +38,9 @@ loginRoutes.post("/login", async (c) => {
   const field = await formFields(c);
   // The second step posts which kind of code it asked for; the first step posts none.
   const posted = field("code_kind");
-  const codeKind: CodeKind | null = posted === "totp" || posted === "backup" ? posted : null;
+  const codeKind = CODE_KINDS.find((kind) => kind === posted) ?? null;
+  // Which factors the account has, as the first step said, so the second offers only those.
+  const factors = parseFactors(field("factors"));
   const fields = {
     username: field("username").trim(),
     // Tenant ids are lowercase slugs; people type "Demo" too.
@@ -54,9 +63,15 @@ loginRoutes.post("/login", async (c) => {
     );
   }
   const { username, tenant_id: tenantId } = parsed.data;
-  const mfaCode = codeKind ? field("mfa_code").slice(0, 64) : undefined;
-  if (codeKind && mfaCode?.trim() === "") {
-    return fragment(c, <SecondStep kind={codeKind} username={username} error="Enter the code." />, 422);
+  const mfaCode = codeKind && codeKind !== "passkey" ? field("mfa_code").slice(0, 64) : undefined;
+  const mfaPasskey = codeKind === "passkey" ? formAssertion(field) : undefined;
+  if ((mfaCode !== undefined && mfaCode.trim() === "") || (codeKind === "passkey" && !mfaPasskey)) {
+    const error = codeKind === "passkey" ? "Use your passkey to continue." : "Enter the code.";
+    return fragment(
+      c,
+      <SecondStep kind={codeKind ?? "totp"} factors={factors} username={username} error={error} />,
+      422,
+    );
   }
   const first: FirstFactor = codeKind
     ? { mfaToken: getCookie(c, MFA_COOKIE)?.slice(0, 4096) ?? "" }
@@ -64,7 +79,7 @@ loginRoutes.post("/login", async (c) => {
 
   let result: LoginResult;
   try {
-    result = await signIn(requestContext(c), { tenantId, username, mfaCode, ...first });
+    result = await signIn(requestContext(c), { tenantId, username, mfaCode, mfaPasskey, ...first });
   } catch (error) {
     return showErrorsInPlace(c, error, (message, apiError) => {
       if (apiError.code === "invalid_mfa_token") {
@@ -72,7 +87,7 @@ loginRoutes.post("/login", async (c) => {
         return <ExpiredSignIn />;
       }
       return codeKind ? (
-        <SecondStep kind={codeKind} username={username} error={message} />
+        <SecondStep kind={codeKind} factors={factors} username={username} error={message} />
       ) : (
         <Alert tone="error">{message}</Alert>
       );
@@ -90,7 +105,12 @@ loginRoutes.post("/login", async (c) => {
       return fragment(
         c,
         <>
-          <SecondStep kind="totp" username={username} />
+          {/* A passkey first when the account has one: it cannot be phished. */}
+          <SecondStep
+            kind={result.factors.includes("passkey") ? "passkey" : "totp"}
+            factors={result.factors}
+            username={username}
+          />
           <AccountOnly username={username} tenantId={tenantId} />
         </>,
       );
@@ -129,11 +149,39 @@ const ExpiredSignIn = () => (
   </div>
 );
 
-/** "Use a backup code instead" and back: the second step for the other kind of code. */
+/** "Use a backup code instead" and back: the second step for another factor. */
 loginRoutes.get("/login/code", (c) => {
-  const kind: CodeKind = c.req.query("kind") === "backup" ? "backup" : "totp";
-  return fragment(c, <SecondStep kind={kind} />);
+  const asked = c.req.query("kind");
+  const kind = CODE_KINDS.find((k) => k === asked) ?? "totp";
+  return fragment(c, <SecondStep kind={kind} factors={parseFactors(c.req.query("factors") ?? "")} />);
 });
+
+function parseFactors(value: string): FactorName[] {
+  const factors = value.split(",").filter((f): f is FactorName => f === "totp" || f === "passkey");
+  return factors.length > 0 ? factors : ["totp"];
+}
+
+const STEP_TEXT: Record<CodeKind, { icon: "lock" | "key"; title: string; intro: string; other: string }> = {
+  passkey: {
+    icon: "key",
+    title: "Use your passkey",
+    intro: "Confirm with your fingerprint, face or device PIN",
+    other: "Use your passkey instead",
+  },
+  totp: {
+    icon: "lock",
+    title: "Two-step verification",
+    intro: "Open your authenticator app and enter the 6-digit code",
+    other: "Use your authenticator app instead",
+  },
+  backup: {
+    icon: "key",
+    title: "Use a backup code",
+    intro:
+      "Enter one of the 8-digit backup codes you saved when you turned on two-step verification. Each code works once",
+    other: "Use a backup code instead",
+  },
+};
 
 loginRoutes.post("/logout", requireAuth(["session", "enrollment"]), async (c) => {
   await revokeSession(c.var.db, c.var.auth.session.id);
@@ -143,58 +191,78 @@ loginRoutes.post("/logout", requireAuth(["session", "enrollment"]), async (c) =>
 
 const SecondStep = ({
   kind,
+  factors,
   username,
   error,
 }: {
   kind: CodeKind;
+  factors: FactorName[];
   username?: string | undefined;
   error?: string | undefined;
-}) => (
-  <div id="second-step" class="stack">
-    <div class="step-intro">
-      <span class="badge-icon">
-        <Icon name={kind === "totp" ? "lock" : "key"} />
-      </span>
-      <h2>{kind === "totp" ? "Two-step verification" : "Use a backup code"}</h2>
-      <p class="muted">
-        {kind === "totp"
-          ? "Open your authenticator app and enter the 6-digit code"
-          : "Enter one of the 8-digit backup codes you saved when you turned on two-step verification. Each code works once"}
-        {username ? (
-          <>
-            {" "}
-            for <strong>{username}</strong>.
-          </>
-        ) : (
-          "."
-        )}
-      </p>
+}) => {
+  const text = STEP_TEXT[kind];
+  // The other ways this account can answer: its factors, and a backup code always.
+  const others = CODE_KINDS.filter(
+    (other) => other !== kind && (other === "backup" || factors.includes(other)),
+  );
+  return (
+    <div id="second-step" class="stack">
+      <div class="step-intro">
+        <span class="badge-icon">
+          <Icon name={text.icon} />
+        </span>
+        <h2>{text.title}</h2>
+        <p class="muted">
+          {text.intro}
+          {username ? (
+            <>
+              {" "}
+              for <strong>{username}</strong>.
+            </>
+          ) : (
+            "."
+          )}
+        </p>
+      </div>
+      <input type="hidden" name="code_kind" value={kind} />
+      <input type="hidden" name="factors" value={factors.join(",")} />
+      {error && <Alert tone="error">{error}</Alert>}
+      {kind === "passkey" ? (
+        <>
+          <PasskeyFields />
+          <PasskeyButton label="Use your passkey" primary block options="/ui/login/second-step/options" />
+          <p class="hint" role="status" data-passkey-status="" />
+        </>
+      ) : (
+        <>
+          <CodeField
+            id="mfa-code"
+            name="mfa_code"
+            label={kind === "totp" ? "Authentication code" : "Backup code"}
+            kind={kind}
+            autofocus
+          />
+          <button type="submit" class="btn btn-primary btn-block">
+            Verify
+          </button>
+        </>
+      )}
+      <div class="step-links">
+        {others.map((other) => (
+          <button
+            type="button"
+            class="btn btn-link"
+            hx-get={`/ui/login/code?kind=${other}&factors=${factors.join(",")}`}
+            hx-target="#login-feedback"
+            hx-swap="innerHTML"
+          >
+            {STEP_TEXT[other].other}
+          </button>
+        ))}
+        <a class="btn btn-link" href="/">
+          Start over
+        </a>
+      </div>
     </div>
-    <input type="hidden" name="code_kind" value={kind} />
-    {error && <Alert tone="error">{error}</Alert>}
-    <CodeField
-      id="mfa-code"
-      name="mfa_code"
-      label={kind === "totp" ? "Authentication code" : "Backup code"}
-      kind={kind}
-      autofocus
-    />
-    <button type="submit" class="btn btn-primary btn-block">
-      Verify
-    </button>
-    <div class="step-links">
-      <button
-        type="button"
-        class="btn btn-link"
-        hx-get={`/ui/login/code?kind=${kind === "totp" ? "backup" : "totp"}`}
-        hx-target="#login-feedback"
-        hx-swap="innerHTML"
-      >
-        {kind === "totp" ? "Use a backup code instead" : "Use your authenticator app instead"}
-      </button>
-      <a class="btn btn-link" href="/">
-        Start over
-      </a>
-    </div>
-  </div>
-);
+  );
+};

@@ -1,7 +1,8 @@
-// The enrollment panels shared by Profile and the forced enrollment page: the QR code with its
-// manual key and the verify form, then the backup codes, shown once.
+// The enrollment panels shared by Profile and the forced enrollment page: the enrollment card, the
+// QR code with its manual key and the verify form, then the backup codes, shown once.
 import type { SetupResult } from "../auth/mfa";
 import { Alert, CodeField, groupDigits, Icon } from "./components";
+import { PasskeyButton, PasskeyForm } from "./passkey-forms";
 
 /** Which screen an enrollment runs on: Profile's Enable, Profile's Move, or the forced enrollment. */
 export type SetupFlow = "enable" | "move" | "enroll";
@@ -145,3 +146,59 @@ export const BackupCodesPanel = ({
     </section>
   );
 };
+
+/** The enrollment page's card: an authenticator app, or a passkey. */
+export const StartSetupCard = ({
+  tenantName,
+  username,
+  error,
+}: {
+  tenantName: string;
+  username: string;
+  error?: string | undefined;
+}) => (
+  <section id="mfa-card" class="stack" aria-labelledby="enroll-title">
+    <div class="step-intro">
+      <span class="badge-icon badge-warning">
+        <Icon name="shield" />
+      </span>
+      <h1 id="enroll-title">Set up two-step verification</h1>
+      <p class="muted">
+        {tenantName} requires two-step verification for every account. Set it up now to finish signing in as{" "}
+        <strong>{username}</strong>; it takes about a minute and needs an authenticator app on your phone.
+      </p>
+    </div>
+    {error && <Alert tone="error">{error}</Alert>}
+    <StartSetupForm flow="enroll" label="Start setup" block />
+    {/* A passkey satisfies the requirement by itself: no authenticator app needed. */}
+    <PasskeyForm action="/ui/passkeys" ceremony="create" options="/ui/passkeys/options" target="#mfa-card">
+      <input type="hidden" name="name" value="Passkey" />
+      <p class="center muted">or, on a device with a fingerprint, face or PIN unlock:</p>
+      <PasskeyButton label="Use a passkey instead" block />
+    </PasskeyForm>
+  </section>
+);
+
+/** The button that asks for a new secret and swaps the setup panel (QR code and key) into #mfa-card. */
+export const StartSetupForm = ({
+  flow,
+  label,
+  block = false,
+}: {
+  flow: "enable" | "enroll";
+  label: string;
+  block?: boolean;
+}) => (
+  <form
+    method="post"
+    action="/ui/mfa/setup"
+    hx-post="/ui/mfa/setup"
+    hx-target="#mfa-card"
+    hx-swap="outerHTML"
+  >
+    <input type="hidden" name="flow" value={flow} />
+    <button type="submit" class={block ? "btn btn-primary btn-block" : "btn btn-primary"}>
+      {label}
+    </button>
+  </form>
+);

@@ -13,6 +13,8 @@ import {
   startSetup,
   verifySetup,
 } from "../auth/mfa";
+import { listPasskeys } from "../auth/passkeys";
+import { isFreshSignIn } from "../auth/sessions";
 import { now } from "../clock";
 import { type AppEnv, signedInContext } from "../context";
 import type { Tenant, User } from "../db/schema";
@@ -22,8 +24,17 @@ import { Alert, CodeField, Icon, LocalTime, Pill } from "./components";
 import { showErrorsInPlace } from "./errors";
 import { formFields, fragment, page, redirect, setSessionCookie, type UiContext } from "./http";
 import { AppPage, BarePage, PageHeader, type Viewer } from "./layout";
-import { BackupCodesPanel, parseFlow, type SetupFlow, SetupPanel, VerifyForm } from "./mfa-panels";
-import { formProof } from "./passkey-fields";
+import {
+  BackupCodesPanel,
+  parseFlow,
+  type SetupFlow,
+  SetupPanel,
+  StartSetupCard,
+  StartSetupForm,
+  VerifyForm,
+} from "./mfa-panels";
+import { formProof } from "./passkey-forms";
+import { PasskeysCard } from "./passkeys";
 import { type ConfirmationErrors, ConfirmIdentity, confirmationError, confirmIfAsked } from "./reauth";
 
 export const profileRoutes = new Hono<AppEnv>();
@@ -47,7 +58,7 @@ const NOTICES: Record<string, string> = {
 profileRoutes.get("/profile", requireAuth(), async (c) => {
   const viewer = viewerOf(c);
   const { user, tenant } = viewer;
-  const remaining = await remainingCodes(c, user);
+  const [remaining, owned] = await Promise.all([remainingCodes(c, user), listPasskeys(c.var.db, user.id)]);
   const notice = NOTICES[c.req.query("notice") ?? ""];
   return page(
     c,
@@ -57,6 +68,7 @@ profileRoutes.get("/profile", requireAuth(), async (c) => {
       <div class="profile-grid">
         <AccountCard user={user} tenant={tenant} />
         <MfaCard user={user} tenant={tenant} remaining={remaining} />
+        <PasskeysCard user={user} passkeys={owned} fresh={isFreshSignIn(c.var.auth.session, now())} />
         <PasswordCard user={user} />
         {await sessionsCard(c)}
       </div>
@@ -293,8 +305,12 @@ const MfaCard = ({
           <div class="action-list">
             <MfaActionPanel
               action="move"
-              title="Move to a new device"
-              description="Set up a new phone or app. Your backup codes are replaced too."
+              title={user.totpSecret === null ? "Add an authenticator app" : "Move to a new device"}
+              description={
+                user.totpSecret === null
+                  ? "Codes from an app, beside your passkeys. Your backup codes are replaced too."
+                  : "Set up a new phone or app. Your backup codes are replaced too."
+              }
               submit="Continue"
               endpoint="/ui/mfa/setup"
               open={open}
@@ -391,31 +407,6 @@ const MfaActionPanel = ({
   </details>
 );
 
-const StartSetupCard = ({
-  tenantName,
-  username,
-  error,
-}: {
-  tenantName: string;
-  username: string;
-  error?: string | undefined;
-}) => (
-  <section id="mfa-card" class="stack" aria-labelledby="enroll-title">
-    <div class="step-intro">
-      <span class="badge-icon badge-warning">
-        <Icon name="shield" />
-      </span>
-      <h1 id="enroll-title">Set up two-step verification</h1>
-      <p class="muted">
-        {tenantName} requires two-step verification for every account. Set it up now to finish signing in as{" "}
-        <strong>{username}</strong>; it takes about a minute and needs an authenticator app on your phone.
-      </p>
-    </div>
-    {error && <Alert tone="error">{error}</Alert>}
-    <StartSetupForm flow="enroll" label="Start setup" block />
-  </section>
-);
-
 /**
  * A session whose password was proved more than a few minutes ago confirms it before a factor is
  * added or moved (a stolen session alone must not be able to enroll someone else's authenticator).
@@ -460,28 +451,4 @@ const ConfirmCard = ({
       </div>
     </form>
   </section>
-);
-
-/** The button that asks for a new secret and swaps the setup panel (QR code and key) into #mfa-card. */
-const StartSetupForm = ({
-  flow,
-  label,
-  block = false,
-}: {
-  flow: "enable" | "enroll";
-  label: string;
-  block?: boolean;
-}) => (
-  <form
-    method="post"
-    action="/ui/mfa/setup"
-    hx-post="/ui/mfa/setup"
-    hx-target="#mfa-card"
-    hx-swap="outerHTML"
-  >
-    <input type="hidden" name="flow" value={flow} />
-    <button type="submit" class={block ? "btn btn-primary btn-block" : "btn btn-primary"}>
-      {label}
-    </button>
-  </form>
 );

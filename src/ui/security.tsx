@@ -275,6 +275,10 @@ securityRoutes.get("/security/mfa-status", ...adminOnly, async (c) => {
             <span class="stat-label">Without MFA</span>
           </div>
         </div>
+        <p class="muted" data-stat="by-factor">
+          By factor: {dashboard.byFactor.totp} with an authenticator app only, {dashboard.byFactor.passkey}{" "}
+          with passkeys only, {dashboard.byFactor.both} with both.
+        </p>
         <label for="enrollment-progress" class="progress-label">
           {enrolledUsers} of {totalUsers} users enrolled ({percent}%)
         </label>

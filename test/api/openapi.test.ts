@@ -1,6 +1,9 @@
 // The OpenAPI document: complete enough for a client generator or a contract test to rely on.
 // test/helpers/contract.ts checks every answer the suite receives against it.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { openApiDocument } from "../../src/api/document";
+import { loadConfig } from "../../src/env";
 import { call } from "../helpers/http";
 
 // biome-ignore lint/suspicious/noExplicitAny: the document is plain JSON
@@ -29,6 +32,11 @@ function operations(doc: {
 }
 
 describe("OpenAPI document", () => {
+  it("is served as the routes describe it (the static asset npm run openapi writes is current)", async () => {
+    // The served one names the configured origin as its server; the routes' own does too.
+    expect(await document()).toEqual(JSON.parse(JSON.stringify(openApiDocument(loadConfig(env)))));
+  });
+
   it("is OpenAPI 3.1 with a license, the configured server, and the two ways to sign in", async () => {
     const doc = await document();
     expect(doc.openapi).toBe("3.1.0");

@@ -25,4 +25,10 @@ export const DOC_SCREENSHOTS = [
   "reset-password",
   "user-detail",
   "user-deactivated",
+  "profile-passkeys",
+  "profile-passkey-added",
+  "sign-in-passkey-step",
+  "sign-in-with-passkey",
+  "profile-passkey-remove",
+  "enrollment-passkey",
 ] as const;

@@ -4,7 +4,6 @@ import { describe, expect, it } from "vitest";
 import { listPasskeys } from "../../src/auth/passkeys";
 import { PasskeyRejected, verifyAssertion, verifyRegistration } from "../../src/auth/webauthn";
 import { advanceClock } from "../../src/clock";
-import { passkeys } from "../../src/db/schema";
 import {
   type CeremonyOptions,
   passkeyLoginBody,
