@@ -94,6 +94,25 @@
    * challenge, run the ceremony, put the answer (PublicKeyCredential.toJSON()) in its hidden fields
    * and send it through htmx like any form.
    */
+  class Refused extends Error {}
+
+  /** Asks `url` for a challenge and runs the ceremony; the options route's refusal is a Refused. */
+  async function answerChallenge(url, ceremony, body) {
+    const response = await fetch(url, { method: "POST", body, credentials: "same-origin" });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok || !answer.options)
+      throw new Refused(answer.error ?? "Something went wrong. Try again.");
+    const credential =
+      ceremony === "create"
+        ? await navigator.credentials.create({
+            publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(answer.options),
+          })
+        : await navigator.credentials.get({
+            publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(answer.options),
+          });
+    return { challengeId: answer.challenge_id, json: JSON.stringify(credential.toJSON()) };
+  }
+
   async function runPasskeyCeremony(button) {
     const form = button.closest("form");
     // The button may say what to run (a second step inside the sign-in form); else its form does.
@@ -110,29 +129,28 @@
       const included = form.getAttribute("hx-include");
       for (const field of included ? document.querySelectorAll(included) : [])
         body.set(field.name, field.value);
-      const response = await fetch(optionsUrl, { method: "POST", body, credentials: "same-origin" });
-      const answer = await response.json().catch(() => ({}));
-      if (!response.ok || !answer.options) return say(answer.error ?? "Something went wrong. Try again.");
       say("Follow your browser's prompt…");
-      const credential =
-        ceremony === "create"
-          ? await navigator.credentials.create({
-              publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(answer.options),
-            })
-          : await navigator.credentials.get({
-              publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(answer.options),
-            });
-      form.elements.passkey_challenge_id.value = answer.challenge_id;
-      form.elements.passkey_credential.value = JSON.stringify(credential.toJSON());
+      // Adding a passkey beside others is confirmed with one of them, unless a code was typed.
+      const confirmUrl = form.dataset.passkeyConfirm;
+      if (confirmUrl && !form.elements.code?.value) {
+        const proof = await answerChallenge(confirmUrl, "get", body);
+        form.elements.proof_challenge_id.value = proof.challengeId;
+        form.elements.proof_credential.value = proof.json;
+      }
+      const answer = await answerChallenge(optionsUrl, ceremony, body);
+      form.elements.passkey_challenge_id.value = answer.challengeId;
+      form.elements.passkey_credential.value = answer.json;
       say("");
       form.requestSubmit();
     } catch (error) {
       say(
-        error?.name === "NotAllowedError"
-          ? "The passkey was not used (cancelled or timed out). Try again."
-          : error?.name === "InvalidStateError"
-            ? "This device holds one of your passkeys already."
-            : "The passkey could not be used. Try again.",
+        error instanceof Refused
+          ? error.message
+          : error?.name === "NotAllowedError"
+            ? "The passkey was not used (cancelled or timed out). Try again."
+            : error?.name === "InvalidStateError"
+              ? "This device holds one of your passkeys already."
+              : "The passkey could not be used. Try again.",
       );
     } finally {
       button.disabled = false;

@@ -197,7 +197,7 @@ authRoutes.openapi(
         },
       },
     },
-    errors: [401, 409],
+    errors: [401, 409, 429],
   }),
   async (c) => {
     const body = c.req.valid("json");

@@ -14,7 +14,7 @@ import { signedInContext } from "../context";
 import type { Passkey } from "../db/schema";
 import { BackupCodes } from "./mfa";
 import { createRoute, createRouter } from "./router";
-import { PasskeyName, proofInput, SecondFactorProof, User } from "./schemas";
+import { MfaCode, PasskeyAssertion, PasskeyName, proofInput, SecondFactorProof, User } from "./schemas";
 import { isoTime, toPublicUser } from "./shapes";
 
 export const passkeyRoutes = createRouter();
@@ -90,14 +90,19 @@ passkeyRoutes.openapi(
     auth: "session-or-enrollment",
     summary: "Register a passkey, answering the options of this session",
     description:
-      "The first factor a user adds turns MFA on and returns backup codes (shown this once); with an enrollment token it also returns a full session.",
+      "The first factor a user adds turns MFA on and returns backup codes (shown this once); with an enrollment token it also returns a full session. Beside a factor already in force it needs a current one too (code, or mfa_passkey answering POST /mfa/passkeys/confirm-options), as a move to a new device does: a passkey signs in on its own.",
     request: {
       body: {
         required: true,
         content: {
           "application/json": {
             schema: z
-              .object({ name: PasskeyName, credential: RegistrationCredential })
+              .object({
+                name: PasskeyName,
+                credential: RegistrationCredential,
+                code: MfaCode.optional().meta({ description: "When MFA is on already (or mfa_passkey)" }),
+                mfa_passkey: PasskeyAssertion.optional(),
+              })
               .strict()
               .meta({ id: "AddPasskeyRequest" }),
           },
@@ -123,11 +128,15 @@ passkeyRoutes.openapi(
         },
       },
     },
-    errors: [409],
+    errors: [409, 429],
   }),
   async (c) => {
-    const { name, credential } = c.req.valid("json");
-    const added = await addPasskey(signedInContext(c), { name, credential });
+    const body = c.req.valid("json");
+    const added = await addPasskey(signedInContext(c), {
+      name: body.name,
+      credential: body.credential,
+      proof: proofInput(body),
+    });
     return c.json(
       {
         passkey: toPublicPasskey(added.passkey),

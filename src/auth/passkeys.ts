@@ -5,19 +5,13 @@
 import { and, count, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { now } from "../clock";
 import type { RequestContext } from "../context";
-import {
-  anchorExists,
-  changedRows,
-  claimSucceeded,
-  insertWhen,
-  runClaim,
-  type Statement,
-} from "../db/claims";
+import { anchorExists, changedRows, claimSucceeded, insertWhen, type Statement } from "../db/claims";
 import type { Db } from "../db/client";
 import { backupCodes, type Passkey, passkeys, type User, users } from "../db/schema";
 import { randomId } from "../encoding";
 import type { Config } from "../env";
 import { ApiError } from "../errors";
+import { takeChallengeBudget } from "../limiter/limits";
 import { insertAuditWhen, ownAuditRow } from "./audit";
 import { generateBackupCodes } from "./backup-codes";
 import {
@@ -172,6 +166,7 @@ export async function signInOptions(
   ctx: RequestContext,
   tenantId: string,
 ): Promise<Ceremony<RequestOptions>> {
+  await takeChallengeBudget(ctx);
   const tenantExists = sql`exists (select 1 from tenants where id = ${tenantId})`;
   const challenge = await issueChallengeWhen(
     ctx.db,
@@ -217,15 +212,19 @@ export interface AddedPasskey {
 /**
  * Checks a registration against the challenge this session was given and stores the passkey. As the
  * first factor it turns MFA on: backup codes, the user's other sessions end (they were opened with
- * less than the factor now in force), and an enrollment token becomes a session.
+ * less than the factor now in force), and an enrollment token becomes a session. Beside a factor
+ * already in force it also needs a current one, as a move to a new device does: a passkey signs in
+ * on its own, so a stolen session must not be able to add one.
  */
 export async function addPasskey(
   ctx: MfaContext,
-  input: { name: string; credential: RegistrationCredential },
+  input: { name: string; credential: RegistrationCredential; proof?: SecondFactorInput },
 ): Promise<AddedPasskey> {
   const { db, config, auth } = ctx;
   const user = auth.user;
   assertFreshSignIn(auth.session);
+  const first = user.mfaEnabledAt === null;
+  const proof = first ? null : await proveSecondFactor(ctx, input.proof ?? {});
   const challenge = await spendChallengeByValue(
     db,
     safely(() => challengeOf(input.credential.response.clientDataJSON)),
@@ -249,20 +248,27 @@ export async function addPasskey(
   // holds it (WebAuthn §7.1 step 22), before the batch, so the answer can say so.
   if (await credentialTaken(db, user.tenantId, row.credentialId)) throw new ApiError("passkey_exists");
   const roomLeft = sql`(select count(*) from passkeys where user_id = ${user.id}) < ${MAX_PASSKEYS_PER_USER}`;
-  const first = user.mfaEnabledAt === null;
   const action = first ? "mfa.enabled" : "mfa.passkey_added";
   const audit = ownAuditRow(user, action, ctx.ip, { factor: "passkey", passkey_id: row.id, name: row.name });
   const won = anchorExists("audit_events", audit.id);
 
-  if (!first) {
-    // The claim: the passkey is written while MFA is still on and there is room for it.
+  if (proof) {
+    // After the claim on the second factor, the passkey is written while MFA is still on and there
+    // is room for it; the audit event follows it.
     const mfaOn = sql`exists (select 1 from users where id = ${user.id} and mfa_enabled_at is not null)`;
-    const claim = insertWhen(db, passkeys, [row], sql`${mfaOn} and ${roomLeft}`);
-    if (!(await runClaim(db, claim, [insertAuditWhen(db, audit, claimSucceeded)]))) {
+    const [claimed, inserted] = await batchOrTaken(db, [
+      proof.claim,
+      insertWhen(db, passkeys, [row], sql`${claimSucceeded} and ${mfaOn} and ${roomLeft}`),
+      insertAuditWhen(db, audit, claimSucceeded),
+      ...backupUseAudit(ctx, proof, won),
+    ]);
+    if (changedRows(claimed) === 0) throw new ApiError("invalid_mfa_code");
+    if (changedRows(inserted) === 0) {
       throw new ApiError(
         (await countPasskeys(db, user.id)) >= MAX_PASSKEYS_PER_USER ? "too_many_passkeys" : "user_conflict",
       );
     }
+    notifyBackupUse(ctx, proof);
     notifyUser(ctx, "passkey_added");
     return { passkey: row };
   }
@@ -287,7 +293,8 @@ export async function addPasskey(
     revokeUserSessions(db, user.id, enrolling ? undefined : auth.session.id, won),
     ...(session ? [insertSessionWhen(db, session, won)] : []),
   ];
-  if (!(await runClaim(db, claim, guarded))) throw new ApiError("user_conflict");
+  const [claimed] = await batchOrTaken(db, [claim, ...guarded]);
+  if (changedRows(claimed) === 0) throw new ApiError("user_conflict");
   notifyUser(ctx, "mfa_enabled");
   const enabled = { ...user, mfaEnabledAt: at };
   return { passkey: row, backupCodes: codes, ...(session ? { session: { ...session, user: enabled } } : {}) };
@@ -346,11 +353,12 @@ export async function removePasskey(
   const otherFactor = sql`(exists (select 1 from passkeys where user_id = ${user.id} and id <> ${passkeyId})
     or exists (select 1 from users where id = ${user.id} and totp_secret is not null))`;
   const notRequired = sql`not exists (select 1 from tenants where id = ${user.tenantId} and mfa_required)`;
-  const audit = ownAuditRow(user, last ? "mfa.disabled" : "mfa.passkey_removed", ctx.ip, {
-    passkey_id: target.id,
-    name: target.name,
-  });
+  // Whether MFA ends with it is decided in the batch too (a racing removal or a TOTP verify may
+  // commit first): the passkey's removal is one event, MFA turned off another, written only then.
+  const details = { passkey_id: target.id, name: target.name };
+  const audit = ownAuditRow(user, "mfa.passkey_removed", ctx.ip, details);
   const won = anchorExists("audit_events", audit.id);
+  const off = ownAuditRow(user, "mfa.disabled", ctx.ip, details);
   const noFactorLeft = sql`not exists (select 1 from passkeys where user_id = ${user.id})
     and not exists (select 1 from users where id = ${user.id} and totp_secret is not null)`;
   const statements: Statement[] = [
@@ -366,11 +374,12 @@ export async function removePasskey(
         ),
       ),
     insertAuditWhen(db, audit, claimSucceeded),
+    insertAuditWhen(db, off, sql`${won} and ${noFactorLeft}`),
     ...backupUseAudit(ctx, proof, won),
     // With no factor left, MFA is off, as /mfa/disable would leave it.
-    ...turnOffWhen(db, user, auth.session.id, sql`${won} and ${noFactorLeft}`),
+    ...turnOffWhen(db, user, auth.session.id, anchorExists("audit_events", off.id)),
   ];
-  const [claimed, removed] = await db.batch(statements as [Statement, ...Statement[]]);
+  const [claimed, removed, , turnedOff] = await db.batch(statements as [Statement, ...Statement[]]);
   if (changedRows(claimed) === 0) throw new ApiError("invalid_mfa_code");
   if (changedRows(removed) === 0) {
     // The code was good: what refused an existing passkey is the last-factor rule under enforcement
@@ -382,9 +391,10 @@ export async function removePasskey(
       .limit(1);
     throw new ApiError(still.length > 0 ? "mfa_enforced" : "not_found");
   }
+  const mfaOff = changedRows(turnedOff) > 0;
   notifyBackupUse(ctx, proof);
-  notifyUser(ctx, last ? "mfa_disabled" : "passkey_removed");
-  return !last;
+  notifyUser(ctx, mfaOff ? "mfa_disabled" : "passkey_removed");
+  return !mfaOff;
 }
 
 function turnOffWhen(db: Db, user: User, keepSessionId: string, condition: SQL): Statement[] {
@@ -401,6 +411,25 @@ function turnOffWhen(db: Db, user: User, keepSessionId: string, condition: SQL):
 export async function countPasskeys(db: Db, userId: string): Promise<number> {
   const [row] = await db.select({ n: count() }).from(passkeys).where(eq(passkeys.userId, userId));
   return row?.n ?? 0;
+}
+
+/**
+ * Runs a batch that writes a passkey; a credential id registered by a request that raced this one
+ * (the unique index refuses it, and the batch is rolled back) is passkey_exists, not an outage.
+ */
+async function batchOrTaken(db: Db, statements: Statement[]) {
+  try {
+    return await db.batch(statements as [Statement, ...Statement[]]);
+  } catch (error) {
+    if (
+      /UNIQUE constraint failed: passkeys/.test(
+        `${(error as Error)?.message} ${String((error as Error)?.cause ?? "")}`,
+      )
+    ) {
+      throw new ApiError("passkey_exists");
+    }
+    throw error;
+  }
 }
 
 async function credentialTaken(db: Db, tenantId: string, credentialId: string): Promise<boolean> {

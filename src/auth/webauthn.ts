@@ -50,45 +50,37 @@ const Base64Url = z
   .max(8192)
   .regex(/^[A-Za-z0-9_-]+$/, "must be base64url");
 
-/** `PublicKeyCredential.toJSON()` of a registration (navigator.credentials.create). */
-export const RegistrationCredential = z
-  .object({
+/** What both kinds of PublicKeyCredential.toJSON() have, beside their response. */
+function credentialJson<R extends z.ZodRawShape>(response: R) {
+  return z.object({
     id: Base64Url.max(1400),
     rawId: Base64Url.max(1400),
     type: z.literal("public-key"),
-    response: z.looseObject({
-      clientDataJSON: Base64Url,
-      attestationObject: Base64Url,
-      transports: z.array(z.string().max(32)).max(10).optional(),
-    }),
+    response: z.looseObject({ clientDataJSON: Base64Url, ...response }),
     authenticatorAttachment: z.string().max(32).nullish(),
     clientExtensionResults: z.record(z.string(), z.unknown()).optional(),
-  })
-  .meta({
-    id: "RegistrationCredential",
-    description: "PublicKeyCredential.toJSON() of navigator.credentials.create()",
   });
+}
+
+/** `PublicKeyCredential.toJSON()` of a registration (navigator.credentials.create). */
+export const RegistrationCredential = credentialJson({
+  attestationObject: Base64Url,
+  transports: z.array(z.string().max(32)).max(10).optional(),
+}).meta({
+  id: "RegistrationCredential",
+  description: "PublicKeyCredential.toJSON() of navigator.credentials.create()",
+});
 export type RegistrationCredential = z.output<typeof RegistrationCredential>;
 
 /** `PublicKeyCredential.toJSON()` of an assertion (navigator.credentials.get). */
-export const AssertionCredential = z
-  .object({
-    id: Base64Url.max(1400),
-    rawId: Base64Url.max(1400),
-    type: z.literal("public-key"),
-    response: z.looseObject({
-      clientDataJSON: Base64Url,
-      authenticatorData: Base64Url,
-      signature: Base64Url,
-      userHandle: Base64Url.max(100).nullish(),
-    }),
-    authenticatorAttachment: z.string().max(32).nullish(),
-    clientExtensionResults: z.record(z.string(), z.unknown()).optional(),
-  })
-  .meta({
-    id: "AssertionCredential",
-    description: "PublicKeyCredential.toJSON() of navigator.credentials.get()",
-  });
+export const AssertionCredential = credentialJson({
+  authenticatorData: Base64Url,
+  signature: Base64Url,
+  userHandle: Base64Url.max(100).nullish(),
+}).meta({
+  id: "AssertionCredential",
+  description: "PublicKeyCredential.toJSON() of navigator.credentials.get()",
+});
 export type AssertionCredential = z.output<typeof AssertionCredential>;
 
 /** What a ceremony must have been made for: our origin, our RP id, the challenge we issued. */
@@ -175,13 +167,13 @@ export async function verifyAssertion(
   }
   const handle = credential.response.userHandle;
   if (handle && handle !== userHandle(stored.userId)) throw new PasskeyRejected("credential");
-  const clientDataJSON = fromBase64Url(credential.response.clientDataJSON);
+  const clientDataJSON = attempt(() => fromBase64Url(credential.response.clientDataJSON));
   checkClientData(credential.response.clientDataJSON, ClientDataType.Get, expected);
-  const authData = fromBase64Url(credential.response.authenticatorData);
+  const authData = attempt(() => fromBase64Url(credential.response.authenticatorData));
   const parsed = checkAuthenticatorData(authData, expected.rpId);
 
   const message = createAssertionSignatureMessage(authData, clientDataJSON);
-  const signature = fromBase64Url(credential.response.signature);
+  const signature = attempt(() => fromBase64Url(credential.response.signature));
   if (!verifySignature(stored, signature, message)) throw new PasskeyRejected("signature");
   // Sign count policy: an authenticator that keeps a counter must show a larger one each time; one
   // that does not (synced passkeys) sends 0 forever. Anything else is a counter that went back or
@@ -216,6 +208,9 @@ function checkAuthenticatorData(bytes: Uint8Array, rpId: string) {
   if (!parsed.userPresent) throw new PasskeyRejected("user_present");
   // A passkey counts as a second factor only with its PIN or biometric: UV is required, always.
   if (!parsed.userVerified) throw new PasskeyRejected("user_verified");
+  // Backed up but not backup-eligible is a combination the spec forbids (§6.1 BS).
+  const { backupEligible, backedUp } = backupFlags(bytes);
+  if (backedUp && !backupEligible) throw new PasskeyRejected("malformed");
   return parsed;
 }
 
@@ -239,6 +234,8 @@ function toJwk(key: COSEPublicKey): { jwk: PublicJwk; algorithm: number } {
   }
   if (algorithm === coseAlgorithmRS256 && key.type() === COSEKeyType.RSA) {
     const rsa = key.rsa();
+    // Below 2048 bits an RSA key can be factored by whoever means to.
+    if (rsa.n < 1n << 2047n) throw new PasskeyRejected("algorithm");
     return { jwk: { kty: "RSA", n: bigintBase64Url(rsa.n), e: bigintBase64Url(rsa.e) }, algorithm };
   }
   throw new PasskeyRejected("algorithm");

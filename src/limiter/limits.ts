@@ -106,6 +106,16 @@ export async function enforceSignInAttempt(ctx: AttemptContext, attempt: SignInA
  * Records an MFA code checked outside sign-in (verify, disable, regenerate) against the account's
  * second-factor budget, audits a lock it caused, and refuses it while locked.
  */
+/** A passkey sign-in challenge asked for without an account: the address's budget, refused when spent. */
+export async function takeChallengeBudget(ctx: AttemptContext): Promise<void> {
+  const [verdict] = await callCounters([
+    addressCounter(ctx.env, addressKey(ctx.ip)).attempt([
+      { bucket: "passkey-challenges", policy: "passkeyChallengesPerAddress", outcome: "failure" },
+    ]),
+  ]);
+  assertAllowed(verdict);
+}
+
 /**
  * A passkey sign-in whose credential is nobody's (or whose challenge is gone): no account to count
  * it against, so the address's budget does, as it does a password for an unknown account.

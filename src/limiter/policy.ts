@@ -70,6 +70,14 @@ export const POLICIES = {
     baseLockMs: 60 * MINUTE,
     maxLockMs: 24 * 60 * MINUTE,
   },
+  // Passkey sign-in challenges from one address: each is a row until it is answered or purged, so
+  // a stranger must not be able to write them without end. A sign-in page needs one or two.
+  passkeyChallengesPerAddress: {
+    limit: 30,
+    windowMs: 15 * MINUTE,
+    baseLockMs: 15 * MINUTE,
+    maxLockMs: 24 * 60 * MINUTE,
+  },
   // "Send reminder emails" clicks per tenant: three a day, then nothing until the day is over.
   reminders: {
     limit: 3,

@@ -196,6 +196,7 @@ export const CodeField = ({
   hint,
   error,
   autofocus = false,
+  required = true,
 }: {
   id: string;
   name: string;
@@ -204,6 +205,7 @@ export const CodeField = ({
   hint?: Child;
   error?: string | undefined;
   autofocus?: boolean;
+  required?: boolean;
 }) => (
   <Field
     id={id}
@@ -221,7 +223,7 @@ export const CodeField = ({
         pattern={kind === "totp" ? "[0-9 \\-]{6,8}" : "[0-9 \\-]{6,12}"}
         maxlength={kind === "totp" ? 8 : 12}
         placeholder={CODE_PLACEHOLDER[kind]}
-        required
+        required={required}
         autofocus={autofocus}
         spellcheck={false}
         aria-describedby={describedBy}

@@ -7,10 +7,16 @@ import { Icon } from "./components";
 
 type Field = (name: string) => string;
 
-/** The assertion a form carries, if it carries one that parses. */
-export function formAssertion(field: Field): PasskeyAssertion | undefined {
-  const challengeId = field("passkey_challenge_id");
-  const credential = AssertionCredential.safeParse(parseJson(field("passkey_credential")));
+/**
+ * The assertion a form carries, if it carries one that parses: in passkey_* fields, or in proof_*
+ * ones when it confirms the adding of another passkey.
+ */
+export function formAssertion(
+  field: Field,
+  prefix: "passkey" | "proof" = "passkey",
+): PasskeyAssertion | undefined {
+  const challengeId = field(`${prefix}_challenge_id`);
+  const credential = AssertionCredential.safeParse(parseJson(field(`${prefix}_credential`)));
   return challengeId && credential.success ? { challengeId, credential: credential.data } : undefined;
 }
 
@@ -21,8 +27,8 @@ export function formRegistration(field: Field): RegistrationCredential | undefin
 }
 
 /** The second factor a confirmation form sends: a passkey's answer, or the code typed. */
-export function formProof(field: Field): SecondFactorInput {
-  const passkey = formAssertion(field);
+export function formProof(field: Field, prefix: "passkey" | "proof" = "passkey"): SecondFactorInput {
+  const passkey = formAssertion(field, prefix);
   return passkey ? { passkey } : { code: field("code").slice(0, 64) };
 }
 
@@ -44,6 +50,7 @@ export const PasskeyForm = ({
   options,
   target,
   include,
+  confirm,
   children,
 }: {
   action: string;
@@ -52,6 +59,8 @@ export const PasskeyForm = ({
   target: string;
   /** Another field the options request and the form send too (hx-include). */
   include?: string;
+  /** Where a passkey confirms the action first (in proof_* fields), when no code is typed. */
+  confirm?: string;
   children: unknown;
 }) => (
   <form
@@ -64,8 +73,15 @@ export const PasskeyForm = ({
     hx-include={include}
     data-passkey-ceremony={ceremony}
     data-passkey-options={options}
+    data-passkey-confirm={confirm}
   >
     <PasskeyFields />
+    {confirm && (
+      <>
+        <input type="hidden" name="proof_challenge_id" value="" />
+        <input type="hidden" name="proof_credential" value="" />
+      </>
+    )}
     {children}
     <p class="hint" role="status" data-passkey-status="" />
   </form>

@@ -4,7 +4,7 @@
 // same domain functions as the JSON API (src/auth/passkeys.ts, src/auth/login.ts).
 import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
-import { TenantId } from "../api/schemas";
+import { PasskeyName, TenantId } from "../api/schemas";
 import { signInWithPasskey } from "../auth/login";
 import {
   addPasskey,
@@ -88,13 +88,15 @@ passkeyRoutes.post("/passkeys/confirm-options", requireAuth(), (c) =>
 
 passkeyRoutes.post("/passkeys", requireAuth(["session", "enrollment"]), async (c) => {
   const field = await formFields(c);
-  const name = field("name").trim().slice(0, PASSKEY_NAME_MAX_LENGTH) || "Passkey";
+  const name = PasskeyName.safeParse(field("name") || "Passkey");
   const credential = formRegistration(field);
   const ctx = signedInContext(c);
   let added: Awaited<ReturnType<typeof addPasskey>>;
   try {
+    if (!name.success)
+      throw new ApiError("invalid_request", { message: "Give the passkey a name of one line." });
     if (!credential) throw new ApiError("invalid_passkey");
-    added = await addPasskey(ctx, { name, credential });
+    added = await addPasskey(ctx, { name: name.data, credential, proof: formProof(field, "proof") });
   } catch (error) {
     // On the enrollment page the passkey was offered in the enrollment card; on Profile, in its own.
     if (ctx.auth.session.kind === "enrollment") {
@@ -106,7 +108,8 @@ passkeyRoutes.post("/passkeys", requireAuth(["session", "enrollment"]), async (c
     return showErrorsInPlace(c, error, (message) => cardOf(c, ctx.auth.user, { error: message }));
   }
   if (added.session) setSessionCookie(c, added.session.token, added.session.expiresAt);
-  if (!added.backupCodes) return fragment(c, await cardOf(c, ctx.auth.user, { notice: `Added ${name}.` }));
+  if (!added.backupCodes)
+    return fragment(c, await cardOf(c, ctx.auth.user, { notice: `Added ${added.passkey.name}.` }));
   // The first factor: MFA is on, and its backup codes are shown this once, where the MFA card was.
   c.header("HX-Retarget", "#mfa-card");
   c.header("HX-Reswap", "outerHTML");
@@ -115,7 +118,7 @@ passkeyRoutes.post("/passkeys", requireAuth(["session", "enrollment"]), async (c
     <BackupCodesPanel
       codes={added.backupCodes}
       title="Two-step verification is on"
-      intro={`Your passkey "${name}" signs you in from now on, with your fingerprint, face or device PIN.`}
+      intro={`Your passkey "${added.passkey.name}" signs you in from now on, with your fingerprint, face or device PIN.`}
       continueLabel={ctx.auth.session.kind === "enrollment" ? "Continue to your account" : "Done"}
       productName={c.var.config.productName}
     />,
@@ -124,15 +127,16 @@ passkeyRoutes.post("/passkeys", requireAuth(["session", "enrollment"]), async (c
 
 passkeyRoutes.post("/passkeys/:passkeyId/rename", requireAuth(), async (c) => {
   const field = await formFields(c);
-  const name = field("name").trim().slice(0, PASSKEY_NAME_MAX_LENGTH);
+  const name = PasskeyName.safeParse(field("name"));
   const ctx = signedInContext(c);
   try {
-    if (name === "") throw new ApiError("invalid_request", { message: "Give the passkey a name." });
-    await renamePasskey(ctx, c.req.param("passkeyId"), name);
+    if (!name.success)
+      throw new ApiError("invalid_request", { message: "Give the passkey a name of one line." });
+    await renamePasskey(ctx, c.req.param("passkeyId"), name.data);
   } catch (error) {
     return showErrorsInPlace(c, error, (message) => cardOf(c, ctx.auth.user, { error: message }));
   }
-  return fragment(c, await cardOf(c, ctx.auth.user, { notice: `Renamed to ${name}.` }));
+  return fragment(c, await cardOf(c, ctx.auth.user, { notice: `Renamed to ${name.data}.` }));
 });
 
 passkeyRoutes.post("/passkeys/:passkeyId/remove", requireAuth(), async (c) => {
@@ -192,6 +196,7 @@ export const PasskeysCard = ({
       ceremony="create"
       options="/ui/passkeys/options"
       target="#passkeys-card"
+      confirm={passkeys.length > 0 ? "/ui/passkeys/confirm-options" : undefined}
     >
       <TextField
         id="passkey-name"
@@ -200,6 +205,17 @@ export const PasskeysCard = ({
         value="Passkey"
         maxlength={PASSKEY_NAME_MAX_LENGTH}
       />
+      {/* Beside a factor in force, adding one needs a current one, as moving to a new device does. */}
+      {user.mfaEnabledAt !== null && (
+        <CodeField
+          id="passkey-proof-code"
+          name="code"
+          label="Current code from your app, or a backup code"
+          kind="any"
+          required={passkeys.length === 0}
+          hint={passkeys.length > 0 ? "Or leave it empty to confirm with one of your passkeys." : undefined}
+        />
+      )}
       {!fresh && (
         <ConfirmIdentity
           withCode={user.mfaEnabledAt !== null}

@@ -8,7 +8,7 @@ import {
 } from "../helpers/authenticator";
 import { addUser, createTenant, db } from "../helpers/factory";
 import { call, callRecordingEmail, expectError, login, sessionToken } from "../helpers/http";
-import { enrollMfa, totpCode } from "../helpers/totp";
+import { enrollMfa, nextStep, totpCode } from "../helpers/totp";
 
 async function newUser() {
   const { tenantId, admin } = await createTenant();
@@ -38,13 +38,38 @@ describe("registering a passkey", () => {
   it("beside TOTP adds a factor without new backup codes, and says the passkey is synced", async () => {
     const { user } = await newUser();
     const enrolled = await enrollMfa(user);
-    const { added } = await registerPasskey(enrolled.token, { synced: true });
+    const { added } = await registerPasskey(enrolled.token, {
+      synced: true,
+      proof: { code: await totpCode(enrolled.secret) },
+    });
     expect(added.status).toBe(201);
     expect(added.json.backup_codes).toBeUndefined();
     expect(added.json.passkey).toMatchObject({ backup_eligible: true, backed_up: true });
     // The old backup codes still stand.
     const status = await call("GET", "/api/v1/mfa/status", { token: enrolled.token });
     expect(status.json.backup_codes_remaining).toBe(10);
+  });
+
+  it("beside a factor in force, needs a current one: a session alone cannot add a way in", async () => {
+    const { user } = await newUser();
+    const token = await sessionToken(user);
+    const { authenticator } = await registerPasskey(token);
+    const session = (
+      await call("POST", "/api/v1/auth/passkey/login", {
+        body: await passkeyLoginBody(user.tenantId, authenticator),
+      })
+    ).json.token;
+    const bare = await registerPasskey(session);
+    expectError(bare.added, 401, "invalid_mfa_code");
+    // Confirmed with the passkey already held, the second one is added.
+    const begun = await call("POST", "/api/v1/mfa/passkeys/confirm-options", { token: session });
+    const mfa_passkey = {
+      challenge_id: begun.json.challenge_id,
+      credential: await authenticator.assert(begun.json.options),
+    };
+    const confirmed = await registerPasskey(session, { name: "Phone", proof: { mfa_passkey } });
+    expect(confirmed.added.status).toBe(201);
+    expect((await call("GET", "/api/v1/mfa/passkeys", { token: session })).json.passkeys).toHaveLength(2);
   });
 
   it("needs a fresh sign-in, as enabling TOTP does", async () => {
@@ -62,8 +87,11 @@ describe("registering a passkey", () => {
   it("refuses the same authenticator twice, and a credential another user holds", async () => {
     const { user, tenantId } = await newUser();
     const token = await sessionToken(user);
-    const { authenticator } = await registerPasskey(token);
-    const again = await registerPasskey(token, { authenticator });
+    const { authenticator, added } = await registerPasskey(token);
+    const again = await registerPasskey(token, {
+      authenticator,
+      proof: { code: added.json.backup_codes[0] },
+    });
     expectError(again.added, 409, "passkey_exists");
 
     const other = await addUser(tenantId, { username: "quinn" });
@@ -96,7 +124,9 @@ describe("signing in with a passkey", () => {
   it("answers mfa_required with the factors, and the passkey completes the second step", async () => {
     const { user } = await newUser();
     const enrolled = await enrollMfa(user);
-    const { authenticator } = await registerPasskey(enrolled.token);
+    const { authenticator } = await registerPasskey(enrolled.token, {
+      proof: { code: await totpCode(enrolled.secret) },
+    });
 
     const first = await login(user);
     expect(first.json).toMatchObject({ mfa_required: true, factors: ["totp", "passkey"] });
@@ -172,7 +202,11 @@ describe("managing passkeys", () => {
   it("renames, and removes one with a code while another factor remains", async () => {
     const { user } = await newUser();
     const enrolled = await enrollMfa(user);
-    const { added } = await registerPasskey(enrolled.token, { name: "Old" });
+    const { added } = await registerPasskey(enrolled.token, {
+      name: "Old",
+      proof: { code: await totpCode(enrolled.secret) },
+    });
+    nextStep();
     const id = added.json.passkey.id;
     const renamed = await call("PATCH", `/api/v1/mfa/passkeys/${id}`, {
       token: enrolled.token,
@@ -241,7 +275,7 @@ describe("managing passkeys", () => {
     const adminEnrolled = await enrollMfa(admin);
     await registerPasskey(await sessionToken(user));
     const both = await enrollMfa(await addUser(tenantId, { username: "sam" }));
-    await registerPasskey(both.token);
+    await registerPasskey(both.token, { proof: { code: await totpCode(both.secret) } });
     const dashboard = await call("GET", `/api/v1/tenants/${tenantId}/mfa/status`, {
       token: adminEnrolled.token,
     });

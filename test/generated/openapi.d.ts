@@ -367,7 +367,7 @@ export interface paths {
         put?: never;
         /**
          * Register a passkey, answering the options of this session
-         * @description The first factor a user adds turns MFA on and returns backup codes (shown this once); with an enrollment token it also returns a full session.
+         * @description The first factor a user adds turns MFA on and returns backup codes (shown this once); with an enrollment token it also returns a full session. Beside a factor already in force it needs a current one too (code, or mfa_passkey answering POST /mfa/passkeys/confirm-options), as a move to a new device does: a passkey signs in on its own.
          */
         post: operations["addPasskey"];
         delete?: never;
@@ -853,6 +853,12 @@ export interface components {
              */
             name: string;
             credential: components["schemas"]["RegistrationCredential"];
+            /**
+             * @description When MFA is on already (or mfa_passkey)
+             * @example 123456
+             */
+            code?: string;
+            mfa_passkey?: components["schemas"]["PasskeyAssertion"];
         };
         /** @description PublicKeyCredential.toJSON() of navigator.credentials.create() */
         RegistrationCredential: {
@@ -1189,6 +1195,7 @@ export interface operations {
             409: components["responses"]["Error409"];
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
             503: components["responses"]["Error503"];
         };
     };
@@ -1758,6 +1765,7 @@ export interface operations {
             409: components["responses"]["Error409"];
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
+            429: components["responses"]["Error429"];
             503: components["responses"]["Error503"];
         };
     };

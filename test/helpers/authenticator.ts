@@ -197,7 +197,13 @@ function fromB64u(text: string): Uint8Array {
 /** Registers a new passkey for the session's user through the API; returns the answer and the authenticator. */
 export async function registerPasskey(
   token: string,
-  options: { name?: string; synced?: boolean; authenticator?: SoftAuthenticator } = {},
+  options: {
+    name?: string;
+    synced?: boolean;
+    authenticator?: SoftAuthenticator;
+    /** The current second factor, when MFA is on already: `{ code }` or `{ mfa_passkey }`. */
+    proof?: Record<string, unknown>;
+  } = {},
 ) {
   const authenticator =
     options.authenticator ?? (await SoftAuthenticator.create({ synced: options.synced ?? false }));
@@ -206,7 +212,7 @@ export async function registerPasskey(
   const credential = await authenticator.register(begun.json.options);
   const added = await call("POST", "/api/v1/mfa/passkeys", {
     token,
-    body: { name: options.name ?? "Laptop", credential },
+    body: { name: options.name ?? "Laptop", credential, ...options.proof },
   });
   return { added, authenticator };
 }

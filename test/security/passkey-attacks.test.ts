@@ -275,8 +275,8 @@ describe("through the API", () => {
     const user = await addUser(tenantId, { username: "una" });
     const token = await sessionToken(user);
     const first = await registerPasskey(token, { name: "One" });
-    const second = await registerPasskey(token, { name: "Two" });
-    const [codeA, codeB] = first.added.json.backup_codes as string[];
+    const [codeA, codeB, codeC] = first.added.json.backup_codes as string[];
+    const second = await registerPasskey(token, { name: "Two", proof: { code: codeC } });
     await call("PATCH", `/api/v1/tenants/${tenantId}/settings`, {
       token: (await enrollMfa(admin)).token,
       body: { mfa_required: true, mfa_grace_period_days: 0 },
@@ -298,6 +298,61 @@ describe("through the API", () => {
     expect(status.json.mfa_enabled).toBe(true);
   });
 
+  it("two concurrent removals of the last two passkeys: MFA ends, and the trail and the answers say so", async () => {
+    const { tenantId, admin } = await createTenant();
+    const user = await addUser(tenantId, { username: "ora" });
+    const token = await sessionToken(user);
+    const first = await registerPasskey(token, { name: "One" });
+    const [codeA, codeB, codeC] = first.added.json.backup_codes as string[];
+    const second = await registerPasskey(token, { name: "Two", proof: { code: codeC } });
+    const ids = [first.added.json.passkey.id, second.added.json.passkey.id];
+    const answers = await Promise.all(
+      ids.map((id, i) =>
+        call("DELETE", `/api/v1/mfa/passkeys/${id}`, { token, body: { code: [codeA, codeB][i] } }),
+      ),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    // Whichever went second took MFA with it; exactly one answer says MFA is off.
+    expect(answers.map((answer) => answer.json.mfa_enabled).sort()).toEqual([false, true]);
+    expect((await call("GET", "/api/v1/mfa/status", { token })).json.mfa_enabled).toBe(false);
+    const audit = await call("GET", `/api/v1/tenants/${tenantId}/audit-events`, {
+      token: (await enrollMfa(admin)).token,
+    });
+    const actions = audit.json.events
+      .filter((event: { target_id: string }) => event.target_id === user.user.id)
+      .map((event: { action: string }) => event.action);
+    expect(actions.filter((action: string) => action === "mfa.passkey_removed")).toHaveLength(2);
+    expect(actions.filter((action: string) => action === "mfa.disabled")).toHaveLength(1);
+  });
+
+  it("malformed base64 in an assertion is refused, never a 500", async () => {
+    const { user, authenticator } = await passkeyUser();
+    const body = await passkeyLoginBody(user.tenantId, authenticator);
+    for (const key of ["clientDataJSON", "authenticatorData", "signature"] as const) {
+      const broken = {
+        ...body,
+        credential: { ...body.credential, response: { ...body.credential.response, [key]: "AAAAA" } },
+      };
+      const answer = await call("POST", "/api/v1/auth/passkey/login", { body: broken });
+      expect([400, 401]).toContain(answer.status);
+    }
+  });
+
+  it("a stranger cannot write sign-in challenges without end: the address's budget refuses them", async () => {
+    const { tenantId } = await createTenant();
+    const headers = { "cf-connecting-ip": "198.51.100.77" };
+    const statuses: number[] = [];
+    for (let i = 0; i < 32; i++) {
+      const answer = await call("POST", "/api/v1/auth/passkey/options", {
+        body: { tenant_id: tenantId },
+        headers,
+      });
+      statuses.push(answer.status);
+    }
+    expect(statuses.slice(0, 30).every((status) => status === 200)).toBe(true);
+    expect(statuses.slice(30)).toEqual([429, 429]);
+  });
+
   it("an admin's MFA reset removes passkeys too", async () => {
     const { user, admin, authenticator, tenantId } = await passkeyUser();
     const adminToken = (await enrollMfa(admin)).token;
@@ -314,7 +369,9 @@ describe("through the API", () => {
   it("turning MFA off removes every passkey with it", async () => {
     const { tenantId } = await createTenant();
     const enrolled = await enrollMfa(await addUser(tenantId, { username: "xan" }));
-    const { authenticator } = await registerPasskey(enrolled.token);
+    const { authenticator } = await registerPasskey(enrolled.token, {
+      proof: { code: enrolled.backupCodes[0] },
+    });
     const off = await call("POST", "/api/v1/mfa/disable", {
       token: enrolled.token,
       body: { code: await totpCode(enrolled.secret) },
@@ -328,7 +385,7 @@ describe("through the API", () => {
   it("a TOTP code under an mfa token still works beside passkeys, and a code is no passkey", async () => {
     const { tenantId } = await createTenant();
     const enrolled = await enrollMfa(await addUser(tenantId, { username: "wes" }));
-    await registerPasskey(enrolled.token);
+    await registerPasskey(enrolled.token, { proof: { code: enrolled.backupCodes[0] } });
     const first = await login(enrolled);
     const code = await totpCode(enrolled.secret);
     const both = await call("POST", "/api/v1/auth/login", {
