@@ -5,7 +5,16 @@ import { requestPasswordReset, resetPassword } from "../auth/password-reset";
 import { endOtherSessions, endOwnSession, sessionsOf } from "../auth/session-list";
 import { requestContext, signedInContext } from "../context";
 import { createRoute, createRouter } from "./router";
-import { MfaCode, NewPassword, SessionList, SignInPassword, SignInUsername, TenantId } from "./schemas";
+import {
+  MfaCode,
+  NewPassword,
+  PasskeyAssertion,
+  proofInput,
+  SessionList,
+  SignInPassword,
+  SignInUsername,
+  TenantId,
+} from "./schemas";
 import { toPublicSession } from "./shapes";
 
 export const accountRoutes = createRouter();
@@ -28,7 +37,10 @@ accountRoutes.openapi(
               .object({
                 current_password: SignInPassword,
                 new_password: NewPassword,
-                code: MfaCode.optional().meta({ description: "Required when MFA is on" }),
+                code: MfaCode.optional().meta({ description: "Required when MFA is on (or mfa_passkey)" }),
+                mfa_passkey: PasskeyAssertion.optional().meta({
+                  description: "In place of code: an answer to POST /mfa/passkeys/confirm-options",
+                }),
               })
               .strict()
               .meta({ id: "ChangePasswordRequest" }),
@@ -44,7 +56,7 @@ accountRoutes.openapi(
     await changePassword(signedInContext(c), {
       currentPassword: body.current_password,
       newPassword: body.new_password,
-      code: body.code,
+      ...proofInput(body),
     });
     return c.body(null, 204);
   },

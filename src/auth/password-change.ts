@@ -13,13 +13,15 @@ import { backupUseAudit, notifyBackupUse } from "./mfa";
 import { hashPassword } from "./password";
 import { assertAcceptablePassword } from "./password-policy";
 import { proveIdentity } from "./reauthentication";
+import type { PasskeyAssertion } from "./second-factor";
 import { revokeUserSessions } from "./sessions";
 
 export interface PasswordChange {
   currentPassword: string;
   newPassword: string;
-  /** A current TOTP or backup code; needed when MFA is on. */
+  /** A current TOTP or backup code, or a passkey's answer; one is needed when MFA is on. */
   code?: string | undefined;
+  passkey?: PasskeyAssertion | undefined;
 }
 
 /**
@@ -31,7 +33,11 @@ export async function changePassword(ctx: SignedInContext, change: PasswordChang
   const { user, tenant } = auth;
   // Checked before the proof, so a refused password spends no code.
   await assertAcceptablePassword(ctx.env.ASSETS, change.newPassword, passwordWords(user, tenant));
-  const proof = await proveIdentity(ctx, { password: change.currentPassword, code: change.code });
+  const proof = await proveIdentity(ctx, {
+    password: change.currentPassword,
+    code: change.code,
+    passkey: change.passkey,
+  });
   const hash = await hashPassword(change.newPassword, ctx.config.passwordPepper);
   const audit = ownAuditRow(user, "user.password_changed", ctx.ip);
   const statements = replacePassword(db, user, hash, audit, {

@@ -250,6 +250,45 @@ describe("managing passkeys", () => {
     expect(status.json).toMatchObject({ mfa_enabled: false, backup_codes_remaining: 0 });
   });
 
+  it("a user with passkeys alone re-authenticates and changes the password confirming with a passkey", async () => {
+    const { user } = await newUser();
+    const { authenticator } = await registerPasskey(await sessionToken(user));
+    const session = (
+      await call("POST", "/api/v1/auth/passkey/login", {
+        body: await passkeyLoginBody(user.tenantId, authenticator),
+      })
+    ).json.token;
+    const confirm = async () => {
+      const begun = await call("POST", "/api/v1/mfa/passkeys/confirm-options", { token: session });
+      return {
+        challenge_id: begun.json.challenge_id,
+        credential: await authenticator.assert(begun.json.options),
+      };
+    };
+    const fresh = await call("POST", "/api/v1/auth/reauthenticate", {
+      token: session,
+      body: { password: user.password, mfa_passkey: await confirm() },
+    });
+    expect(fresh.status).toBe(200);
+    const changed = await call("POST", "/api/v1/auth/password", {
+      token: session,
+      body: {
+        current_password: user.password,
+        new_password: "lantern orchard pebble",
+        mfa_passkey: await confirm(),
+      },
+    });
+    expect(changed.status).toBe(204);
+    expectError(
+      await call("POST", "/api/v1/auth/password", {
+        token: session,
+        body: { current_password: "lantern orchard pebble", new_password: "copper meadow violin" },
+      }),
+      401,
+      "invalid_mfa_code",
+    );
+  });
+
   it("another user's passkey is not found", async () => {
     const { user, tenantId } = await newUser();
     const { added } = await registerPasskey(await sessionToken(user));

@@ -757,10 +757,12 @@ export interface components {
             /** @description 8 to 128 characters, any; refused with weak_password when it is a commonly used password or contains the username or the organisation's name */
             new_password: string;
             /**
-             * @description Required when MFA is on
+             * @description Required when MFA is on (or mfa_passkey)
              * @example 123456
              */
             code?: string;
+            /** @description In place of code: an answer to POST /mfa/passkeys/confirm-options */
+            mfa_passkey?: components["schemas"]["PasskeyAssertion"];
         };
         ForgotPasswordRequest: {
             /** @example demo */
