@@ -1,6 +1,7 @@
 // Tenant administration for the tenant's admins: settings, MFA reset, the enrollment dashboard,
 // reminder emails and the audit trail. Every route is behind tenantAdminOnly.
 import * as z from "zod";
+import { coverageHistory } from "../admin/coverage";
 import { enrollmentDashboard } from "../admin/dashboard";
 import { sendReminders } from "../admin/reminders";
 import { resetUserMfa } from "../admin/reset";
@@ -176,6 +177,59 @@ tenantRoutes.openapi(
         by_factor: dashboard.byFactor,
         not_enrolled: dashboard.notEnrolled.map((row) => ({ ...row, deadline: isoTime(row.deadline) })),
         next_cursor: encodeCursor(dashboard.nextCursor),
+      },
+      200,
+    );
+  },
+);
+
+tenantRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{tenantID}/mfa/history",
+    operationId: "getMfaHistory",
+    auth: "tenant-admin",
+    summary: "MFA coverage over time: the totals the daily cron recorded, one day each",
+    request: {
+      params: TenantParams,
+      query: z.object({
+        days: z.coerce.number().int().min(1).max(366).default(30).meta({ description: "Today included" }),
+      }),
+    },
+    responses: {
+      200: {
+        description: "The recorded days, oldest first (a day the cron did not run is absent)",
+        content: {
+          "application/json": {
+            schema: z
+              .object({
+                days: z.array(
+                  z.object({
+                    date: z.string().meta({ format: "date" }),
+                    total_users: z.number().int(),
+                    enrolled_users: z.number().int(),
+                    blocked: z.number().int(),
+                    in_grace: z.number().int(),
+                  }),
+                ),
+              })
+              .meta({ id: "MfaHistory" }),
+          },
+        },
+      },
+    },
+  }),
+  async (c) => {
+    const history = await coverageHistory(c.var.db, c.var.auth.tenant.id, c.req.valid("query").days);
+    return c.json(
+      {
+        days: history.map((day) => ({
+          date: day.date,
+          total_users: day.totalUsers,
+          enrolled_users: day.enrolledUsers,
+          blocked: day.blocked,
+          in_grace: day.inGrace,
+        })),
       },
       200,
     );

@@ -224,6 +224,21 @@ export const webauthnChallenges = sqliteTable(
   (t) => [index("webauthn_challenges_expires").on(t.expiresAt)],
 );
 
+// Each tenant's MFA coverage, one row a day (the daily cron, src/admin/coverage.ts): the evidence
+// of who had MFA when. A second run on the same day writes the day's row again.
+export const mfaCoverageDays = sqliteTable(
+  "mfa_coverage_days",
+  {
+    tenantId: text("tenant_id").notNull(),
+    date: text("date").notNull(), // YYYY-MM-DD, UTC
+    totalUsers: integer("total_users").notNull(),
+    enrolledUsers: integer("enrolled_users").notNull(),
+    blocked: integer("blocked").notNull(),
+    inGrace: integer("in_grace").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.date] })],
+);
+
 export type Tenant = typeof tenants.$inferSelect;
 export type User = typeof users.$inferSelect;
 export type Session = typeof sessions.$inferSelect;

@@ -552,6 +552,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tenants/{tenantID}/mfa/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** MFA coverage over time: the totals the daily cron recorded, one day each */
+        get: operations["getMfaHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tenants/{tenantID}/mfa/reminders": {
         parameters: {
             query?: never;
@@ -947,6 +964,16 @@ export interface components {
                 blocked: boolean;
             }[];
             next_cursor: string | null;
+        };
+        MfaHistory: {
+            days: {
+                /** Format: date */
+                date: string;
+                total_users: number;
+                enrolled_users: number;
+                blocked: number;
+                in_grace: number;
+            }[];
         };
         AuditEvent: {
             id: string;
@@ -2243,6 +2270,36 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EnrollmentDashboard"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            405: components["responses"]["Error405"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    getMfaHistory: {
+        parameters: {
+            query?: {
+                days?: number;
+            };
+            header?: never;
+            path: {
+                tenantID: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The recorded days, oldest first (a day the cron did not run is absent) */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MfaHistory"];
                 };
             };
             400: components["responses"]["Error400"];
