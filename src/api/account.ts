@@ -6,9 +6,8 @@ import { endOtherSessions, endOwnSession, sessionsOf } from "../auth/session-lis
 import { requestContext, signedInContext } from "../context";
 import { createRoute, createRouter } from "./router";
 import {
-  MfaCode,
   NewPassword,
-  PasskeyAssertion,
+  proofFields,
   proofInput,
   SessionList,
   SignInPassword,
@@ -37,10 +36,7 @@ accountRoutes.openapi(
               .object({
                 current_password: SignInPassword,
                 new_password: NewPassword,
-                code: MfaCode.optional().meta({ description: "Required when MFA is on (or mfa_passkey)" }),
-                mfa_passkey: PasskeyAssertion.optional().meta({
-                  description: "In place of code: an answer to POST /mfa/passkeys/confirm-options",
-                }),
+                ...proofFields("Required when MFA is on"),
               })
               .strict()
               .meta({ id: "ChangePasswordRequest" }),

@@ -10,16 +10,18 @@ import { now } from "../clock";
 import { requestContext, signedInContext } from "../context";
 import { createRoute, createRouter } from "./router";
 import {
+  ceremonySchema,
   EnrollmentNotice,
   MfaCode,
   PasskeyAssertion,
+  proofFields,
   proofInput,
   SignInPassword,
   SignInUsername,
   TenantId,
   User,
 } from "./schemas";
-import { enrollmentNotice, isoTime, toPublicUser } from "./shapes";
+import { enrollmentNotice, isoTime, toCeremony, toPublicUser } from "./shapes";
 
 export const authRoutes = createRouter();
 
@@ -185,14 +187,10 @@ authRoutes.openapi(
         description: "A challenge (single-use, 5 minutes) and the request options",
         content: {
           "application/json": {
-            schema: z
-              .object({
-                challenge_id: z.string(),
-                options: z.record(z.string(), z.unknown()).meta({
-                  description: "What PublicKeyCredential.parseRequestOptionsFromJSON takes",
-                }),
-              })
-              .meta({ id: "PasskeySignInCeremony" }),
+            schema: ceremonySchema(
+              "PasskeySignInCeremony",
+              "What PublicKeyCredential.parseRequestOptionsFromJSON takes",
+            ),
           },
         },
       },
@@ -205,7 +203,7 @@ authRoutes.openapi(
     const ceremony = body.mfa_token
       ? await secondStepOptions(ctx, { tenantId: body.tenant_id, mfaToken: body.mfa_token })
       : await signInOptions(ctx, body.tenant_id);
-    return c.json({ challenge_id: ceremony.challengeId, options: { ...ceremony.options } }, 200);
+    return c.json(toCeremony(ceremony), 200);
   },
 );
 
@@ -286,10 +284,7 @@ authRoutes.openapi(
             schema: z
               .object({
                 password: SignInPassword,
-                code: MfaCode.optional().meta({ description: "Required when MFA is on (or mfa_passkey)" }),
-                mfa_passkey: PasskeyAssertion.optional().meta({
-                  description: "In place of code: an answer to POST /mfa/passkeys/confirm-options",
-                }),
+                ...proofFields("Required when MFA is on"),
               })
               .strict()
               .meta({ id: "ReauthenticateRequest" }),

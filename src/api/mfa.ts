@@ -12,7 +12,7 @@ import {
 import { now } from "../clock";
 import { signedInContext } from "../context";
 import { createRoute, createRouter } from "./router";
-import { MfaCode, PasskeyAssertion, proofInput, SecondFactorProof, User } from "./schemas";
+import { MfaCode, proofFields, proofInput, SecondFactorProof, User } from "./schemas";
 import { isoTime, toPublicUser } from "./shapes";
 
 export const mfaRoutes = createRouter();
@@ -34,7 +34,7 @@ mfaRoutes.openapi(
         required: false,
         content: {
           "application/json": {
-            schema: z.object({ code: MfaCode.optional(), mfa_passkey: PasskeyAssertion.optional() }).strict(),
+            schema: z.object(proofFields("When MFA is on already")).strict(),
           },
         },
       },

@@ -14,8 +14,8 @@ import { signedInContext } from "../context";
 import type { Passkey } from "../db/schema";
 import { BackupCodes } from "./mfa";
 import { createRoute, createRouter } from "./router";
-import { MfaCode, PasskeyAssertion, PasskeyName, proofInput, SecondFactorProof, User } from "./schemas";
-import { isoTime, toPublicUser } from "./shapes";
+import { ceremonySchema, PasskeyName, proofFields, proofInput, SecondFactorProof, User } from "./schemas";
+import { isoTime, toCeremony, toPublicUser } from "./shapes";
 
 export const passkeyRoutes = createRouter();
 
@@ -43,14 +43,6 @@ function toPublicPasskey(passkey: Passkey) {
   };
 }
 
-const CeremonyResponse = (options: string) =>
-  z.object({
-    challenge_id: z
-      .string()
-      .meta({ description: "Send it back with the credential (single-use, 5 minutes)" }),
-    options: z.record(z.string(), z.unknown()).meta({ description: options }),
-  });
-
 const PasskeyParams = z.object({ passkeyID: z.string().min(1).max(64) });
 
 passkeyRoutes.openapi(
@@ -67,9 +59,10 @@ passkeyRoutes.openapi(
         description: "A challenge for this session",
         content: {
           "application/json": {
-            schema: CeremonyResponse(
+            schema: ceremonySchema(
+              "PasskeyCreationCeremony",
               "What PublicKeyCredential.parseCreationOptionsFromJSON takes: user verification required, resident key preferred, attestation none",
-            ).meta({ id: "PasskeyCreationCeremony" }),
+            ),
           },
         },
       },
@@ -78,7 +71,7 @@ passkeyRoutes.openapi(
   }),
   async (c) => {
     const ceremony = await registrationOptions(signedInContext(c));
-    return c.json({ challenge_id: ceremony.challengeId, options: { ...ceremony.options } }, 200);
+    return c.json(toCeremony(ceremony), 200);
   },
 );
 
@@ -100,8 +93,7 @@ passkeyRoutes.openapi(
               .object({
                 name: PasskeyName,
                 credential: RegistrationCredential,
-                code: MfaCode.optional().meta({ description: "When MFA is on already (or mfa_passkey)" }),
-                mfa_passkey: PasskeyAssertion.optional(),
+                ...proofFields("When MFA is on already"),
               })
               .strict()
               .meta({ id: "AddPasskeyRequest" }),
@@ -250,9 +242,10 @@ passkeyRoutes.openapi(
         description: "A challenge for this session",
         content: {
           "application/json": {
-            schema: CeremonyResponse("What PublicKeyCredential.parseRequestOptionsFromJSON takes").meta({
-              id: "PasskeyRequestCeremony",
-            }),
+            schema: ceremonySchema(
+              "PasskeyRequestCeremony",
+              "What PublicKeyCredential.parseRequestOptionsFromJSON takes",
+            ),
           },
         },
       },
@@ -261,6 +254,6 @@ passkeyRoutes.openapi(
   }),
   async (c) => {
     const ceremony = await confirmOptions(signedInContext(c));
-    return c.json({ challenge_id: ceremony.challengeId, options: { ...ceremony.options } }, 200);
+    return c.json(toCeremony(ceremony), 200);
   },
 );

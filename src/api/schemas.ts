@@ -127,9 +127,22 @@ export const PasskeyAssertion = z
   .strict()
   .meta({ id: "PasskeyAssertion" });
 
+/**
+ * The fields that carry a current second factor in a body that also holds other things: a code, or
+ * a passkey's answer to POST /mfa/passkeys/confirm-options in its place.
+ */
+export function proofFields(when: string) {
+  return {
+    code: MfaCode.optional().meta({ description: `${when} (or mfa_passkey)` }),
+    mfa_passkey: PasskeyAssertion.optional().meta({
+      description: "In place of code: an answer to POST /mfa/passkeys/confirm-options",
+    }),
+  };
+}
+
 /** A current second factor: a code, or a passkey assertion answering POST /mfa/passkeys/confirm-options. */
 export const SecondFactorProof = z
-  .object({ code: MfaCode.optional(), mfa_passkey: PasskeyAssertion.optional() })
+  .object(proofFields("A current code"))
   .strict()
   .refine((proof) => (proof.code === undefined) !== (proof.mfa_passkey === undefined), {
     message: "send either code or mfa_passkey",
@@ -151,6 +164,18 @@ export function proofInput(proof: {
       credential: proof.mfa_passkey.credential,
     },
   };
+}
+
+/** A challenge and the WebAuthn options to answer it with (src/auth/passkeys.ts, Ceremony). */
+export function ceremonySchema(id: string, options: string) {
+  return z
+    .object({
+      challenge_id: z
+        .string()
+        .meta({ description: "Send it back with the credential (single-use, 5 minutes)" }),
+      options: z.record(z.string(), z.unknown()).meta({ description: options }),
+    })
+    .meta({ id });
 }
 
 // A refinement, not a pattern: validators built on Python's re cannot read \p{…} (see Username).

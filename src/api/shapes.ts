@@ -1,6 +1,7 @@
 // The shapes the API answers with: the domain's values (times in milliseconds, drizzle rows) turned
 // into the JSON the contract names (ISO times, snake_case). Only the API layer shapes responses.
 import type { Enforcement } from "../auth/enforcement";
+import type { Ceremony } from "../auth/passkeys";
 import type { ListedSession } from "../auth/session-list";
 import type { Tenant, User } from "../db/schema";
 
@@ -9,6 +10,11 @@ export function isoTime(ms: number): string;
 export function isoTime(ms: number | null): string | null;
 export function isoTime(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** A WebAuthn ceremony as the options routes answer it. */
+export function toCeremony(ceremony: Ceremony<object>) {
+  return { challenge_id: ceremony.challengeId, options: { ...ceremony.options } };
 }
 
 /** A user as it leaves the service: never a hash, a secret or a code. */

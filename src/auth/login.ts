@@ -277,7 +277,7 @@ function sign(ctx: LoginContext, row: SessionRow) {
 }
 
 /** The pending sign-in is still unspent and unexpired. */
-function pendingIsLive(pendingId: string): SQL {
+export function pendingIsLive(pendingId: string): SQL {
   return sql`exists (select 1 from sessions where id = ${pendingId} and kind = 'mfa'
     and revoked_at is null and expires_at > ${now()})`;
 }

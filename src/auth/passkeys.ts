@@ -14,6 +14,7 @@ import { ApiError } from "../errors";
 import { takeChallengeBudget } from "../limiter/limits";
 import { insertAuditWhen, ownAuditRow } from "./audit";
 import { generateBackupCodes } from "./backup-codes";
+import { pendingIsLive } from "./login";
 import {
   backupUseAudit,
   hashAll,
@@ -145,8 +146,8 @@ export async function secondStepOptions(
   if (!pending || pending.tenantId !== input.tenantId) throw new ApiError("invalid_mfa_token");
   const owned = await listPasskeys(db, pending.userId);
   if (owned.length === 0) throw new ApiError("no_passkeys");
-  const live = sql`exists (select 1 from sessions where id = ${pending.sessionId} and user_id = ${pending.userId}
-    and kind = 'mfa' and revoked_at is null and expires_at > ${now()})`;
+  // The token is signed, so its session id names this user's pending sign-in; it must be live.
+  const live = pendingIsLive(pending.sessionId);
   const challenge = await issueChallengeWhen(
     db,
     {
@@ -225,13 +226,15 @@ export async function addPasskey(
   assertFreshSignIn(auth.session);
   const first = user.mfaEnabledAt === null;
   const proof = first ? null : await proveSecondFactor(ctx, input.proof ?? {});
-  const challenge = await spendChallengeByValue(
-    db,
-    safely(() => challengeOf(input.credential.response.clientDataJSON)),
-    { purpose: "register", tenantId: user.tenantId, userId: user.id, sessionId: auth.session.id },
-  );
+  const signed = await refusedAsInvalid(() => challengeOf(input.credential.response.clientDataJSON));
+  const challenge = await spendChallengeByValue(db, signed, {
+    purpose: "register",
+    tenantId: user.tenantId,
+    userId: user.id,
+    sessionId: auth.session.id,
+  });
   if (!challenge) throw new ApiError("invalid_passkey");
-  const verified = await safelyAsync(() =>
+  const verified = await refusedAsInvalid(() =>
     verifyRegistration(input.credential, expectedCeremony(config, challenge)),
   );
   const at = now();
@@ -442,15 +445,7 @@ async function credentialTaken(db: Db, tenantId: string, credentialId: string): 
 }
 
 /** A refused ceremony answers 401 invalid_passkey, whichever check refused it. */
-function safely<T>(run: () => T): T {
-  try {
-    return run();
-  } catch (error) {
-    throw error instanceof PasskeyRejected ? new ApiError("invalid_passkey") : error;
-  }
-}
-
-async function safelyAsync<T>(run: () => Promise<T>): Promise<T> {
+async function refusedAsInvalid<T>(run: () => T | Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {

@@ -5,6 +5,7 @@
 import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { PasskeyName, TenantId } from "../api/schemas";
+import { toCeremony } from "../api/shapes";
 import { signInWithPasskey } from "../auth/login";
 import {
   addPasskey,
@@ -37,7 +38,7 @@ export const passkeyRoutes = new Hono<AppEnv>();
 async function ceremonyJson(c: UiContext, start: () => Promise<Ceremony<object>>) {
   try {
     const ceremony = await start();
-    return c.json({ challenge_id: ceremony.challengeId, options: ceremony.options }, 200);
+    return c.json(toCeremony(ceremony), 200);
   } catch (error) {
     const apiError = toApiError(error);
     const message =

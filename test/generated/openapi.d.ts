@@ -739,6 +739,7 @@ export interface components {
             mfa_passkey?: components["schemas"]["PasskeyAssertion"];
         };
         PasskeySignInCeremony: {
+            /** @description Send it back with the credential (single-use, 5 minutes) */
             challenge_id: string;
             /** @description What PublicKeyCredential.parseRequestOptionsFromJSON takes */
             options: {
@@ -830,10 +831,11 @@ export interface components {
         /** @description Exactly one of: a current TOTP or backup code, or a passkey assertion */
         SecondFactorProof: {
             /**
-             * @description A current 6-digit TOTP code or an unused 8-digit backup code; spaces and dashes are ignored
+             * @description A current code (or mfa_passkey)
              * @example 123456
              */
             code?: string;
+            /** @description In place of code: an answer to POST /mfa/passkeys/confirm-options */
             mfa_passkey?: components["schemas"]["PasskeyAssertion"];
         };
         MfaStatus: {
@@ -877,6 +879,7 @@ export interface components {
              * @example 123456
              */
             code?: string;
+            /** @description In place of code: an answer to POST /mfa/passkeys/confirm-options */
             mfa_passkey?: components["schemas"]["PasskeyAssertion"];
         };
         /** @description PublicKeyCredential.toJSON() of navigator.credentials.create() */
@@ -1532,10 +1535,11 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
-                     * @description A current 6-digit TOTP code or an unused 8-digit backup code; spaces and dashes are ignored
+                     * @description When MFA is on already (or mfa_passkey)
                      * @example 123456
                      */
                     code?: string;
+                    /** @description In place of code: an answer to POST /mfa/passkeys/confirm-options */
                     mfa_passkey?: components["schemas"]["PasskeyAssertion"];
                 };
             };
