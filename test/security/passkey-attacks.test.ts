@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { listPasskeys } from "../../src/auth/passkeys";
 import { PasskeyRejected, verifyAssertion, verifyRegistration } from "../../src/auth/webauthn";
 import { advanceClock } from "../../src/clock";
+import { POLICIES } from "../../src/limiter/policy";
 import {
   type CeremonyOptions,
   passkeyLoginBody,
@@ -338,19 +339,76 @@ describe("through the API", () => {
     }
   });
 
-  it("a stranger cannot write sign-in challenges without end: the address's budget refuses them", async () => {
+  it("a stranger cannot write sign-in challenges without end, and one address's spent budget is not another's", async () => {
     const { tenantId } = await createTenant();
-    const headers = { "cf-connecting-ip": "198.51.100.77" };
-    const statuses: number[] = [];
-    for (let i = 0; i < 32; i++) {
-      const answer = await call("POST", "/api/v1/auth/passkey/options", {
+    const { limit } = POLICIES.passkeyChallengesPerAddress;
+    const ask = (ip: string) =>
+      call("POST", "/api/v1/auth/passkey/options", {
         body: { tenant_id: tenantId },
-        headers,
+        headers: { "cf-connecting-ip": ip },
       });
-      statuses.push(answer.status);
+    const statuses = [];
+    for (let i = 0; i < limit; i++) statuses.push((await ask("198.51.100.77")).status);
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    expectError(await ask("198.51.100.77"), 429, "too_many_attempts");
+    expect((await ask("198.51.100.78")).status).toBe(200);
+  });
+
+  it("the pending sign-in's mfa_token opens no passkey route but the second step's options", async () => {
+    const { user, authenticator } = await passkeyUser();
+    const first = await login(user);
+    const token = first.json.mfa_token;
+    for (const [method, path] of [
+      ["POST", "/api/v1/mfa/passkeys/options"],
+      ["GET", "/api/v1/mfa/passkeys"],
+      ["POST", "/api/v1/mfa/passkeys/confirm-options"],
+    ] as const) {
+      expectError(await call(method, path, { token }), 401, "unauthorized");
     }
-    expect(statuses.slice(0, 30).every((status) => status === 200)).toBe(true);
-    expect(statuses.slice(30)).toEqual([429, 429]);
+    const step = await secondStepAssertion(user, token, authenticator);
+    expect(step.challenge_id).toBeTypeOf("string");
+  });
+
+  it("a refused registration leaves MFA off, and options alone change nothing", async () => {
+    const { tenantId } = await createTenant();
+    const user = await addUser(tenantId, { username: "yan" });
+    const token = await sessionToken(user);
+    const begun = await call("POST", "/api/v1/mfa/passkeys/options", { token });
+    const device = await SoftAuthenticator.create();
+    const credential = await device.register(begun.json.options, { userVerified: false });
+    expectError(
+      await call("POST", "/api/v1/mfa/passkeys", { token, body: { name: "Key", credential } }),
+      401,
+      "invalid_passkey",
+    );
+    await call("POST", "/api/v1/mfa/passkeys/options", { token });
+    const status = await call("GET", "/api/v1/mfa/status", { token });
+    expect(status.json).toMatchObject({ mfa_enabled: false, backup_codes_remaining: 0 });
+    expect(await listPasskeys(db, user.user.id)).toEqual([]);
+    expect((await login(user)).json.token).toBeTypeOf("string");
+  });
+
+  it("sessions do not outlive the change of factor: a first passkey and the last one removed end the others", async () => {
+    const { tenantId } = await createTenant();
+    const user = await addUser(tenantId, { username: "zed" });
+    const token = await sessionToken(user);
+    const older = await sessionToken(user);
+    const { added, authenticator } = await registerPasskey(token);
+    // Opened with the password alone, before MFA was on: it ends.
+    expectError(await call("GET", "/api/v1/auth/me", { token: older }), 401, "unauthorized");
+    const other = (
+      await call("POST", "/api/v1/auth/passkey/login", {
+        body: await passkeyLoginBody(tenantId, authenticator),
+      })
+    ).json.token;
+    const removed = await call("DELETE", `/api/v1/mfa/passkeys/${added.json.passkey.id}`, {
+      token,
+      body: { code: added.json.backup_codes[0] },
+    });
+    expect(removed.json).toEqual({ mfa_enabled: false });
+    // Opened with the passkey that is gone: it ends too; the session that removed it stays.
+    expectError(await call("GET", "/api/v1/auth/me", { token: other }), 401, "unauthorized");
+    expect((await call("GET", "/api/v1/auth/me", { token })).status).toBe(200);
   });
 
   it("an admin's MFA reset removes passkeys too", async () => {
