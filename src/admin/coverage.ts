@@ -14,7 +14,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const TENANTS_AT_ONCE = 10;
 
 /** The UTC date of a moment, as the rows name it. */
-export function coverageDate(at: number): string {
+function coverageDate(at: number): string {
   return new Date(at).toISOString().slice(0, 10);
 }
 

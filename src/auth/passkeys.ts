@@ -411,7 +411,7 @@ function turnOffWhen(db: Db, user: User, keepSessionId: string, condition: SQL):
   ];
 }
 
-export async function countPasskeys(db: Db, userId: string): Promise<number> {
+async function countPasskeys(db: Db, userId: string): Promise<number> {
   const [row] = await db.select({ n: count() }).from(passkeys).where(eq(passkeys.userId, userId));
   return row?.n ?? 0;
 }
