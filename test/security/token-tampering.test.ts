@@ -123,4 +123,16 @@ describe("token spelling", () => {
     await expectRefused(`${token}!`);
     await expectRefused(token.replace(/\./, "+."));
   });
+
+  it("refuses a second spelling of the same signature (trailing bits base64 decoding ignores)", async () => {
+    const { admin } = await createTenant();
+    const token = await sessionToken(admin);
+    // 32 bytes take 43 base64url characters; the last carries 2 unused bits. Setting them decodes
+    // to the same bytes, so only the spelling check refuses it.
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const last = alphabet.indexOf(token.at(-1) ?? "");
+    const respelled = `${token.slice(0, -1)}${alphabet[last | 0b11]}`;
+    expect(respelled).not.toBe(token);
+    await expectRefused(respelled);
+  });
 });
