@@ -20,6 +20,7 @@ export default defineConfig(async () => {
             SESSION_SIGNING_KEY: randomSecret(),
             PASSWORD_PEPPER: randomSecret(),
             BACKUP_CODE_PEPPER: randomSecret(),
+            AUDIT_SIGNING_KEY: randomSecret(),
             TOTP_ENCRYPTION_KEYS: `t1:${randomSecret()}`,
           },
           // The tests drive the queue consumer themselves (createMessageBatch), so the runtime's own

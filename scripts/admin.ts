@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { applyMigrations, type Target } from "./d1";
 import { readDevVars } from "./dev-vars";
 import { createTenantWithAdmin, InvalidInputError, resetMfaThroughWorker } from "./operator";
+import { verifyAuditFromD1 } from "./verify-audit";
 
 const USAGE = `Usage:
   npm run admin -- create-tenant --local|--remote --tenant <slug> --name <name> --username <admin> --email <email>
@@ -13,10 +14,13 @@ const USAGE = `Usage:
       Break-glass: removes the user's MFA, ends their sessions, clears their attempt counters and emails
       them, through the running Worker (--url; by default http://localhost:8787 for --local and the
       PUBLIC_ORIGIN of wrangler.toml for --remote), on a one-time grant written into D1.
+  npm run admin -- verify-audit --local|--remote --tenant <slug>
+      Checks the tenant's audit trail (MACs, chain links, signed checkpoints) straight from D1 and reports
+      the first broken link; exits 1 when the trail does not verify.
   npm run admin -- migrate --local|--remote
 
---remote needs PASSWORD_PEPPER in the environment (the same value as the Worker's secret) to hash passwords;
---local reads it from .dev.vars. --persist-to <dir> works on a local database kept in another folder.`;
+--remote needs PASSWORD_PEPPER and AUDIT_SIGNING_KEY in the environment (the Worker's values), to hash
+passwords and to sign or check audit events; --local reads them from .dev.vars. --persist-to <dir> works on a local database kept in another folder.`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -67,12 +71,10 @@ function required(name: "tenant" | "name" | "username" | "email"): string {
   return value;
 }
 
-function pepper(where: Target): Uint8Array {
-  const value =
-    where === "--remote"
-      ? process.env.PASSWORD_PEPPER
-      : (process.env.PASSWORD_PEPPER ?? readDevVars().PASSWORD_PEPPER);
-  if (!value) fail("PASSWORD_PEPPER is not set.");
+/** One of the Worker's secrets: from the environment, or for a local database from .dev.vars. */
+function secret(where: Target, name: "PASSWORD_PEPPER" | "AUDIT_SIGNING_KEY"): Uint8Array {
+  const value = where === "--remote" ? process.env[name] : (process.env[name] ?? readDevVars()[name]);
+  if (!value) fail(`${name} is not set.`);
   return Uint8Array.from(Buffer.from(value, "base64"));
 }
 
@@ -92,7 +94,8 @@ switch (command) {
       username: required("username"),
       email: required("email"),
       password: process.env.ADMIN_PASSWORD ?? "",
-      pepper: pepper(where),
+      pepper: secret(where, "PASSWORD_PEPPER"),
+      auditKey: secret(where, "AUDIT_SIGNING_KEY"),
     }).catch((error: Error) => {
       if (!(error instanceof InvalidInputError)) throw error;
       fail(
@@ -118,6 +121,26 @@ switch (command) {
     console.log(
       `MFA removed for ${values.username}: their sessions have ended, their attempt counters are cleared and they have been emailed.`,
     );
+    break;
+  }
+  case "verify-audit": {
+    const where = target();
+    const tenantId = required("tenant");
+    const result = verifyAuditFromD1(where, tenantId, secret(where, "AUDIT_SIGNING_KEY"));
+    const checkpoint = result.lastCheckpoint
+      ? `last checkpoint at event ${result.lastCheckpoint.seq} (${result.lastCheckpoint.kind}, ${new Date(result.lastCheckpoint.at).toISOString()})`
+      : "no checkpoint yet";
+    const broken = result.firstBroken;
+    if (broken) {
+      console.error(
+        `Audit trail of ${tenantId} is BROKEN at ${broken.id ? `event ${broken.id}` : "a checkpoint"} (seq ${broken.seq ?? "none"}): ${broken.reason}. ${result.checked} event(s) verified before it; ${checkpoint}.`,
+      );
+      process.exitCode = 1;
+    } else {
+      console.log(
+        `Audit trail of ${tenantId} verifies: ${result.checked} event(s) checked, ${result.pending} not sealed yet; ${checkpoint}.`,
+      );
+    }
     break;
   }
   case "migrate":

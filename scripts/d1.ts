@@ -61,3 +61,15 @@ export function executeSql(target: Target, statements: string[]): void {
 export function applyMigrations(target: Target): void {
   wrangler(["d1", "migrations", "apply", "DB", ...targetArgs(target)], { quiet: true });
 }
+
+/** The rows one SELECT returns, read through `wrangler d1 execute --json`. */
+export function querySql<T>(target: Target, statement: string): T[] {
+  const out = wrangler(
+    ["d1", "execute", "DB", ...targetArgs(target), "--command", statement, "--json", "--yes"],
+    {
+      quiet: true,
+    },
+  );
+  const [result] = JSON.parse(out) as { results: T[] }[];
+  return result?.results ?? [];
+}

@@ -5,9 +5,14 @@ import { join } from "node:path";
 export const DEV_VARS = join(import.meta.dirname, "..", ".dev.vars");
 
 export function readDevVars(): Record<string, string> {
-  if (!existsSync(DEV_VARS)) return {};
+  return readVarsFile(DEV_VARS);
+}
+
+/** The variables of a .dev.vars (or --env-file) file; none when it does not exist. */
+export function readVarsFile(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
   const vars: Record<string, string> = {};
-  for (const line of readFileSync(DEV_VARS, "utf8").split("\n")) {
+  for (const line of readFileSync(path, "utf8").split("\n")) {
     const match = line.match(/^\s*([A-Z0-9_]+)\s*=\s*"?(.*?)"?\s*$/);
     if (match?.[1]) vars[match[1]] = match[2] ?? "";
   }
@@ -30,6 +35,7 @@ export function randomSecrets(keyId: string) {
     SESSION_SIGNING_KEY: randomBase64(32),
     PASSWORD_PEPPER: randomBase64(32),
     BACKUP_CODE_PEPPER: randomBase64(32),
+    AUDIT_SIGNING_KEY: randomBase64(32),
     TOTP_ENCRYPTION_KEYS: `${keyId}:${randomBase64(32)}`,
   };
 }

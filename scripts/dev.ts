@@ -24,6 +24,7 @@ await createTenantWithAdmin("--local", {
   email: "admin@demo.example",
   password,
   pepper: Uint8Array.from(Buffer.from(pepper, "base64")),
+  auditKey: Uint8Array.from(Buffer.from(vars.AUDIT_SIGNING_KEY ?? "", "base64")),
   upsert: true,
 });
 

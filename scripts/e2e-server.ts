@@ -1,6 +1,6 @@
 // The local server the browser tests drive: `wrangler dev` on a free port, with its own state folder
 // (.wrangler/e2e, gitignored, fresh each run), its own random secrets passed with --env-file (so a
-// developer's .dev.vars is never read or touched), local migrations, and three seeded tenants with an admin each.
+// developer's .dev.vars is never read or touched), local migrations, and four seeded tenants with an admin each.
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, startWranglerDev } from "../bench/lib/processes";
@@ -23,6 +23,8 @@ export interface E2eServer {
   baseUrl: string;
   /** The local D1 state the server runs on (for the operator CLI's --persist-to). */
   stateDir: string;
+  /** The server's secrets (the operator CLI's AUDIT_SIGNING_KEY for verify-audit). */
+  envFile: string;
   /** A tenant per kind of test, so one's enforcement never changes what the others see. */
   tenants: E2eTenant[];
   logFile: string;
@@ -46,6 +48,7 @@ export async function startE2eServer(): Promise<E2eServer> {
     { tenantId: "acme", tenantName: "Acme Corp" },
     { tenantId: "initech", tenantName: "Initech" },
     { tenantId: "globex", tenantName: "Globex" },
+    { tenantId: "umbrella", tenantName: "Umbrella" },
   ].map((tenant) => ({
     ...tenant,
     adminUsername: "admin",
@@ -60,16 +63,18 @@ export async function startE2eServer(): Promise<E2eServer> {
       email: `${tenant.adminUsername}@${tenant.tenantId}.example`,
       password: tenant.adminPassword,
       pepper,
+      auditKey: Buffer.from(secrets.AUDIT_SIGNING_KEY, "base64"),
     });
   }
 
   const logFile = join(E2E_DIR, "wrangler.log");
   const server = await startWranglerDev(
     "e2e",
-    ["--persist-to", state, "--env-file", envFile],
+    // --test-scheduled: the tests run the daily cron through /__scheduled.
+    ["--persist-to", state, "--env-file", envFile, "--test-scheduled"],
     "/api/v1/health",
     // Info: the tests read the emails the send_email binding logs (test/browser/helpers.ts).
     { port, logPath: logFile, timeoutMs: 120_000, logLevel: "info" },
   );
-  return { baseUrl, stateDir: state, tenants, logFile, stop: server.stop };
+  return { baseUrl, stateDir: state, envFile, tenants, logFile, stop: server.stop };
 }

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { newOperatorGrant } from "../src/admin/operator-grants";
 import { NewTenant as NewTenantSchema } from "../src/api/schemas";
-import { auditRow } from "../src/auth/audit";
+import { auditRow, withMac } from "../src/auth/audit";
 import type { Assets } from "../src/auth/common-passwords";
 import { passwordProblem } from "../src/auth/password-policy";
 import { newUserRow } from "../src/auth/users";
@@ -18,6 +18,8 @@ export interface NewTenant {
   email: string;
   password: string;
   pepper: Uint8Array;
+  /** AUDIT_SIGNING_KEY: the tenant.created event is written with its MAC, as the Worker writes events. */
+  auditKey: Uint8Array;
   /** Keep an existing tenant and set the admin's password again (local development's reseed). */
   upsert?: boolean;
 }
@@ -47,14 +49,17 @@ export async function createTenantWithAdmin(target: Target, input: NewTenant): P
   const userConflict = input.upsert
     ? " ON CONFLICT (tenant_id, username_key) DO UPDATE SET password_hash = excluded.password_hash"
     : "";
-  const audit = auditRow({
-    tenantId,
-    action: "tenant.created",
-    actorId: null,
-    targetId: user.id,
-    ip: null,
-    details: { by: "operator" },
-  });
+  const audit = withMac(
+    input.auditKey,
+    auditRow({
+      tenantId,
+      action: "tenant.created",
+      actorId: null,
+      targetId: user.id,
+      ip: null,
+      details: { by: "operator" },
+    }),
+  );
   executeSql(target, [
     insertSql(tenants, { id: tenantId, name, createdAt: user.createdAt }) + tenantConflict,
     insertSql(users, user) + userConflict,

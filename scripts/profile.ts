@@ -121,6 +121,7 @@ async function main() {
       email: "admin@prof.example",
       password,
       pepper: Buffer.from(secrets.PASSWORD_PEPPER, "base64"),
+      auditKey: Buffer.from(secrets.AUDIT_SIGNING_KEY, "base64"),
     },
   );
   const inspectorPort = await freePort();

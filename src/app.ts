@@ -22,7 +22,7 @@ app.use(async (c, next) => {
     throw new ConfigError("ENVIRONMENT=development answers only requests to localhost");
   }
   c.set("config", config);
-  c.set("db", openDb(c.env.DB));
+  c.set("db", openDb(c.env.DB, config.auditSigningKey));
   // Cloudflare sets this header itself; a client cannot choose its own address.
   c.set("ip", c.req.header("cf-connecting-ip") ?? "127.0.0.1");
   await next();

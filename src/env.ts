@@ -6,6 +6,8 @@ interface Secrets {
   SESSION_SIGNING_KEY?: string;
   PASSWORD_PEPPER?: string;
   BACKUP_CODE_PEPPER?: string;
+  /** Keys the audit trail's row MACs, chain links and checkpoint signatures (src/audit/chain.ts). */
+  AUDIT_SIGNING_KEY?: string;
   /** "kid:base64key" pairs separated by commas; the first encrypts new secrets, all decrypt. */
   TOTP_ENCRYPTION_KEYS?: string;
   /** Local development only: the seeded admin's password (scripts/dev.ts). */
@@ -36,6 +38,7 @@ export interface Config {
   sessionSigningKey: Uint8Array;
   passwordPepper: Uint8Array;
   backupCodePepper: Uint8Array;
+  auditSigningKey: Uint8Array;
   totpKeys: { current: string; keys: Map<string, Uint8Array> };
 }
 
@@ -67,6 +70,7 @@ export function loadConfig(env: Env): Config {
     sessionSigningKey: secret("SESSION_SIGNING_KEY"),
     passwordPepper: secret("PASSWORD_PEPPER"),
     backupCodePepper: secret("BACKUP_CODE_PEPPER"),
+    auditSigningKey: secret("AUDIT_SIGNING_KEY"),
     totpKeys: parseTotpKeys(env.TOTP_ENCRYPTION_KEYS, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems.join("; "));

@@ -4,7 +4,7 @@
 import { recordCoverage } from "./admin/coverage";
 import { purgeExpiredGrants } from "./admin/operator-grants";
 import { app } from "./app";
-import { purgeOldAuditEvents } from "./auth/audit";
+import { checkpointTenants, purgeOldAuditEvents } from "./audit/seal";
 import { purgeExpiredChallenges } from "./auth/passkey-challenges";
 import { purgeExpiredSessions } from "./auth/sessions";
 import { openDb } from "./db/client";
@@ -18,18 +18,23 @@ export default {
   fetch: app.fetch,
   async scheduled(_controller, env, _ctx) {
     const config = loadConfig(env); // refuse to run without the secrets, as fetch does
-    const db = openDb(env.DB);
-    const [tenants, sessions, challenges, events, grants, deliveries, measured] = await Promise.all([
-      planMilestoneReminders(env, db),
-      purgeExpiredSessions(db),
-      purgeExpiredChallenges(db),
-      purgeOldAuditEvents(db, config.auditRetentionDays),
-      purgeExpiredGrants(db),
-      purgeOldDeliveries(db),
-      recordCoverage(db),
-    ]);
+    const db = openDb(env.DB, config.auditSigningKey);
+    const [tenants, sessions, challenges, [events, checkpointed], grants, deliveries, measured] =
+      await Promise.all([
+        planMilestoneReminders(env, db),
+        purgeExpiredSessions(db),
+        purgeExpiredChallenges(db),
+        // The cut's checkpoints first, then each tenant's daily one where its chain moved on.
+        purgeOldAuditEvents(db, config.auditRetentionDays).then(async (purged) => [
+          purged,
+          await checkpointTenants(db),
+        ]),
+        purgeExpiredGrants(db),
+        purgeOldDeliveries(db),
+        recordCoverage(db),
+      ]);
     console.log(
-      `reminder planning queued for ${tenants} tenant(s); deleted ${sessions} expired session(s), ${challenges} expired passkey challenge(s), ${events} audit event(s) past retention, ${grants} unused operator grant(s) and ${deliveries} old email delivery record(s); recorded MFA coverage of ${measured} tenant(s)`,
+      `reminder planning queued for ${tenants} tenant(s); deleted ${sessions} expired session(s), ${challenges} expired passkey challenge(s), ${events} audit event(s) past retention (checkpointed ${checkpointed} tenant chain(s)), ${grants} unused operator grant(s) and ${deliveries} old email delivery record(s); recorded MFA coverage of ${measured} tenant(s)`,
     );
   },
   async queue(batch, env, _ctx) {

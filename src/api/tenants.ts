@@ -6,6 +6,7 @@ import { enrollmentDashboard } from "../admin/dashboard";
 import { sendReminders } from "../admin/reminders";
 import { resetUserMfa } from "../admin/reset";
 import { type measureImpact, updateSettings } from "../admin/settings";
+import { verifyAuditTrail } from "../audit/seal";
 import { listAuditEvents } from "../auth/audit";
 import { MAX_GRACE_PERIOD_DAYS } from "../auth/enforcement";
 import { findTenantUser } from "../auth/users";
@@ -283,6 +284,70 @@ const AuditEvent = z
     details: z.record(z.string(), z.unknown()).nullable(),
   })
   .meta({ id: "AuditEvent" });
+
+const Verification = z
+  .object({
+    ok: z.boolean(),
+    checked: z.number().int().meta({ description: "Sealed events whose MAC and chain link were checked" }),
+    pending: z.number().int().meta({ description: "Events written but not yet sealed into the chain" }),
+    first_broken: z
+      .object({
+        id: z
+          .string()
+          .nullable()
+          .meta({ description: "The event where the chain breaks (null for a checkpoint)" }),
+        seq: z.number().int().nullable(),
+        reason: z.enum([
+          "altered",
+          "missing",
+          "out_of_order",
+          "forged",
+          "truncated",
+          "checkpoint_mismatch",
+          "checkpoint_invalid",
+        ]),
+      })
+      .nullable(),
+    last_checkpoint: z
+      .object({
+        seq: z.number().int(),
+        at: z.string().meta({ format: "date-time" }),
+        kind: z.enum(["daily", "cut"]),
+      })
+      .nullable(),
+  })
+  .meta({ id: "AuditVerification" });
+
+tenantRoutes.openapi(
+  createRoute({
+    method: "get",
+    path: "/{tenantID}/audit-events/verify",
+    operationId: "verifyAuditEvents",
+    auth: "tenant-admin",
+    summary: "Check the audit trail's chain and signed checkpoints; reports the first broken link",
+    request: { params: TenantParams },
+    responses: {
+      200: {
+        description: "The outcome (a broken chain is still a 200: the answer is the finding)",
+        content: { "application/json": { schema: Verification } },
+      },
+    },
+  }),
+  async (c) => {
+    const result = await verifyAuditTrail(c.var.db, c.var.auth.tenant.id);
+    const last = result.lastCheckpoint;
+    return c.json(
+      {
+        ok: result.ok,
+        checked: result.checked,
+        pending: result.pending,
+        first_broken: result.firstBroken,
+        last_checkpoint: last ? { seq: last.seq, at: isoTime(last.at), kind: last.kind } : null,
+      },
+      200,
+    );
+  },
+);
 
 tenantRoutes.openapi(
   createRoute({

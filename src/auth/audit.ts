@@ -1,9 +1,9 @@
 // The audit trail: one row per change that matters, with who did it, to whom, from where and when.
-import { and, desc, eq, lt, lte, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import { macOf } from "../audit/chain";
 import { now } from "../clock";
 import { insertWhen } from "../db/claims";
 import type { Db } from "../db/client";
-import { deleteInChunks } from "../db/purge";
 import { auditEvents } from "../db/schema";
 import { randomId } from "../encoding";
 
@@ -61,8 +61,25 @@ export function ownAuditRow(
   return auditRow({ tenantId: user.tenantId, action, actorId: user.id, targetId: user.id, ip, details });
 }
 
+/** The row as written, with its MAC: every event reaches D1 through here (or withMac, the CLI). */
+function signed(db: Db, row: AuditRow): AuditRow {
+  return withMac(db.auditKey, row);
+}
+
+/** The row with its MAC over the content as D1 will store it (details as drizzle writes JSON). */
+export function withMac(key: Uint8Array, row: AuditRow): AuditRow {
+  const content = {
+    ...row,
+    actorId: row.actorId ?? null,
+    targetId: row.targetId ?? null,
+    ip: row.ip ?? null,
+    details: row.details == null ? null : JSON.stringify(row.details),
+  };
+  return { ...row, mac: macOf(key, content) };
+}
+
 export function insertAudit(db: Db, event: AuditEvent) {
-  return db.insert(auditEvents).values(auditRow(event));
+  return db.insert(auditEvents).values(signed(db, auditRow(event)));
 }
 
 /**
@@ -70,7 +87,7 @@ export function insertAudit(db: Db, event: AuditEvent) {
  * marks that this batch's claim won, for the statements after it (see src/db/claims.ts).
  */
 export function insertAuditWhen(db: Db, row: AuditRow, condition: SQL) {
-  return insertWhen(db, auditEvents, [row], condition);
+  return insertWhen(db, auditEvents, [signed(db, row)], condition);
 }
 
 /** A page of a tenant's events, newest first; the cursor is the last event's "at:id". */
@@ -103,10 +120,4 @@ function parseAuditCursor(cursor: string | undefined): [number | undefined, stri
   const match = cursor?.match(/^(\d{1,16}):(.+)$/);
   if (!match) return [undefined, undefined];
   return [Number(match[1]), match[2]];
-}
-
-/** Deletes audit events older than the retention period (AUDIT_RETENTION_DAYS; the daily cron). */
-export function purgeOldAuditEvents(db: Db, retentionDays: number): Promise<number> {
-  const cutoff = now() - retentionDays * 24 * 60 * 60 * 1000;
-  return deleteInChunks(db, auditEvents, auditEvents.id, lte(auditEvents.at, cutoff));
 }

@@ -44,6 +44,9 @@ export const users = sqliteTable(
     mfaResetAt: integer("mfa_reset_at"),
     // Set while an admin has deactivated the account: it cannot sign in, and counts nowhere.
     deactivatedAt: integer("deactivated_at"),
+    // When a session was last opened for the user (a trigger on sessions: the login path writes
+    // nothing more for it). The enrollment report's "last sign-in".
+    lastSignInAt: integer("last_sign_in_at"),
   },
   (t) => [
     uniqueIndex("users_tenant_username").on(t.tenantId, t.usernameKey),
@@ -107,10 +110,46 @@ export const auditEvents = sqliteTable(
     targetId: text("target_id"),
     ip: text("ip"),
     details: text("details", { mode: "json" }).$type<Record<string, unknown>>(),
+    // The tamper evidence (src/audit/chain.ts): `mac` keys the row's content under
+    // AUDIT_SIGNING_KEY when it is written; sealing gives it the tenant's next `seq` and `chain`,
+    // which keys the previous link with this row's mac. Null seq: written, not sealed yet.
+    mac: text("mac"),
+    seq: integer("seq"),
+    chain: text("chain"),
   },
-  // audit_at serves the daily purge of events past retention (src/auth/audit.ts).
-  (t) => [index("audit_tenant_at").on(t.tenantId, t.at, t.id), index("audit_at").on(t.at)],
+  // audit_at serves the daily purge of events past retention (src/auth/audit.ts); audit_tenant_seq
+  // keeps two sealers from giving one place in the chain to two events.
+  (t) => [
+    index("audit_tenant_at").on(t.tenantId, t.at, t.id),
+    index("audit_at").on(t.at),
+    uniqueIndex("audit_tenant_seq").on(t.tenantId, t.seq),
+  ],
 );
+
+// Signed statements that a tenant's chain reached `seq` with link `chain` (src/audit/chain.ts):
+// written daily, and at the retention cut ("cut": the events up to seq were purged on purpose).
+export const auditCheckpoints = sqliteTable(
+  "audit_checkpoints",
+  {
+    tenantId: text("tenant_id").notNull(),
+    seq: integer("seq").notNull(),
+    chain: text("chain").notNull(),
+    at: integer("at").notNull(),
+    kind: text("kind", { enum: ["daily", "cut"] }).notNull(),
+    signature: text("signature").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.seq, t.kind] })],
+);
+
+// The last verification of each tenant's trail, for the Compliance page.
+export const auditVerifications = sqliteTable("audit_verifications", {
+  tenantId: text("tenant_id").primaryKey(),
+  at: integer("at").notNull(),
+  ok: integer("ok", { mode: "boolean" }).notNull(),
+  checked: integer("checked").notNull(),
+  brokenId: text("broken_id"),
+  reason: text("reason"),
+});
 
 // One row per reminder email planned: a user gets each milestone before a deadline at most once,
 // however often the cron runs.

@@ -35,13 +35,14 @@ interface ConsumerContext {
 }
 
 export async function handleQueueBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const db = openDb(env.DB);
+  const config = loadConfig(env);
+  const db = openDb(env.DB, config.auditSigningKey);
   if (batch.queue === DEAD_LETTER_QUEUE) {
     for (const message of batch.messages) await recordDeadLetter(db, message);
-    return;
+  } else {
+    const ctx = { env, db, config };
+    for (const message of batch.messages) await handleMessage(ctx, message);
   }
-  const ctx = { env, db, config: loadConfig(env) };
-  for (const message of batch.messages) await handleMessage(ctx, message);
 }
 
 async function handleMessage(ctx: ConsumerContext, message: Message<unknown>): Promise<void> {

@@ -99,19 +99,22 @@ describe("routes", () => {
 });
 
 describe("configuration", () => {
-  it.each(["SESSION_SIGNING_KEY", "PASSWORD_PEPPER", "BACKUP_CODE_PEPPER", "TOTP_ENCRYPTION_KEYS"])(
-    "answers every request with 503 misconfigured when %s is missing",
-    async (name) => {
-      const broken = { ...env, [name]: undefined };
-      for (const path of ["/api/v1/health", LOGIN]) {
-        const response = await app.fetch(new Request(`${ORIGIN}${path}`), broken);
-        expect(response.status).toBe(503);
-        const body = (await response.json()) as { error: { code: string; message: string } };
-        expect(body.error.code).toBe("misconfigured");
-        expect(body.error.message).not.toContain(name);
-      }
-    },
-  );
+  it.each([
+    "SESSION_SIGNING_KEY",
+    "PASSWORD_PEPPER",
+    "BACKUP_CODE_PEPPER",
+    "AUDIT_SIGNING_KEY",
+    "TOTP_ENCRYPTION_KEYS",
+  ])("answers every request with 503 misconfigured when %s is missing", async (name) => {
+    const broken = { ...env, [name]: undefined };
+    for (const path of ["/api/v1/health", LOGIN]) {
+      const response = await app.fetch(new Request(`${ORIGIN}${path}`), broken);
+      expect(response.status).toBe(503);
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe("misconfigured");
+      expect(body.error.message).not.toContain(name);
+    }
+  });
 
   it.each(["0", "29", "3651", "forever", ""])("refuses AUDIT_RETENTION_DAYS=%j", async (days) => {
     const response = await app.fetch(new Request(`${ORIGIN}/api/v1/health`), {

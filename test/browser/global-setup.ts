@@ -12,6 +12,7 @@ declare module "vitest" {
     tenants: E2eTenant[];
     logFile: string;
     stateDir: string;
+    envFile: string;
   }
 }
 
@@ -24,6 +25,7 @@ export default async function setup(project: TestProject) {
   project.provide("tenants", server.tenants);
   project.provide("logFile", server.logFile);
   project.provide("stateDir", server.stateDir);
+  project.provide("envFile", server.envFile);
   return async () => {
     await server.stop();
     if (process.env.E2E_UPDATE_DOCS === "1") copyDocScreenshots();

@@ -54,7 +54,7 @@ export async function waitForEmail(to: string, subject: RegExp, after = 0): Prom
   throw new Error(`no email to ${to} matching ${subject} within 30 s`);
 }
 
-export function tenant(id: "acme" | "initech" | "globex") {
+export function tenant(id: "acme" | "initech" | "globex" | "umbrella") {
   const found = inject("tenants").find((t) => t.tenantId === id);
   if (!found) throw new Error(`no seeded tenant ${id}`);
   return found;

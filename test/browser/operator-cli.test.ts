@@ -121,7 +121,12 @@ describe("npm run admin -- create-tenant", () => {
       ],
       {
         cwd: ROOT,
-        env: { ...process.env, ADMIN_PASSWORD: "a long enough password", PASSWORD_PEPPER: "cGVwcGVy" },
+        env: {
+          ...process.env,
+          ADMIN_PASSWORD: "a long enough password",
+          PASSWORD_PEPPER: "cGVwcGVy",
+          AUDIT_SIGNING_KEY: "a2V5",
+        },
       },
     ).catch((error: { code: number; stderr: string }) => error);
     expect(failed).toMatchObject({ code: 2 });

@@ -6,8 +6,8 @@ import { openDb } from "../../src/db/client";
 import { tenants, type User } from "../../src/db/schema";
 import { loadConfig } from "../../src/env";
 
-export const db = openDb(env.DB);
 export const config = loadConfig(env);
+export const db = openDb(env.DB, config.auditSigningKey);
 /** Where sessions written directly by a test come from. */
 export const TEST_CLIENT = { ip: "192.0.2.1", userAgent: "vitest" };
 

@@ -1,0 +1,195 @@
+// The audit trail's tamper evidence, as pure functions over rows: the Worker (src/audit/seal.ts) and
+// the operator CLI (scripts/verify-audit.ts) verify with this one implementation.
+//
+// - Each event gets a MAC of its content when it is written (under AUDIT_SIGNING_KEY, which D1
+//   never holds), so a row cannot be edited or made up without the key.
+// - Sealing gives the tenant's events consecutive `seq` numbers and a `chain` link that keys the
+//   previous link with this event's MAC: an event cannot be removed or moved without the links
+//   after it failing.
+// - Checkpoints sign (seq, chain) daily and at the retention cut: the trail cannot be cut short
+//   behind a checkpoint, and a purge leaves a signed starting point for what remains.
+// HMAC-SHA-256 through node:crypto because it is synchronous: the MAC is made where an event's
+// statement is built, inside batches that cannot wait for WebCrypto.
+import { createHmac } from "node:crypto";
+
+/** What an event's MAC covers: every column but the chain's own. `details` is the stored JSON text. */
+export interface EventContent {
+  id: string;
+  tenantId: string;
+  at: number;
+  actorId: string | null;
+  action: string;
+  targetId: string | null;
+  ip: string | null;
+  details: string | null;
+}
+
+export interface ChainedEvent extends EventContent {
+  mac: string | null;
+  seq: number | null;
+  chain: string | null;
+}
+
+export type CheckpointKind = "daily" | "cut";
+
+export interface Checkpoint {
+  tenantId: string;
+  seq: number;
+  chain: string;
+  at: number;
+  kind: CheckpointKind;
+  signature: string;
+}
+
+/** Why verification stopped: the first link that does not hold. */
+export type BreakReason =
+  | "altered" // the event's content (or its MAC) is not what was written
+  | "missing" // events before this one are gone: its seq does not follow the previous one
+  | "out_of_order" // the event's link does not follow from the previous one: moved, or put in
+  | "forged" // an unsealed event whose MAC was not made with our key
+  | "truncated" // a checkpoint vouches for events that are no longer there
+  | "checkpoint_mismatch" // the chain at a checkpoint's seq is not the one it signed
+  | "checkpoint_invalid"; // a checkpoint not signed with our key
+
+export interface Verification {
+  ok: boolean;
+  /** Sealed events whose MAC and link were checked. */
+  checked: number;
+  /** Events written but not sealed yet, their MAC checked. */
+  pending: number;
+  firstBroken: { id: string | null; seq: number | null; reason: BreakReason } | null;
+  lastCheckpoint: { seq: number; at: number; kind: CheckpointKind } | null;
+}
+
+function hmac(key: Uint8Array, text: string): string {
+  return createHmac("sha256", key).update(text).digest("base64url");
+}
+
+export function macOf(key: Uint8Array, event: EventContent): string {
+  const content = [
+    event.id,
+    event.tenantId,
+    event.at,
+    event.actorId,
+    event.action,
+    event.targetId,
+    event.ip,
+    event.details,
+  ];
+  return hmac(key, `audit-event\n${JSON.stringify(content)}`);
+}
+
+/** The link of event `seq`: the previous link ("" before the first event) keyed with its MAC. */
+export function linkOf(
+  key: Uint8Array,
+  tenantId: string,
+  seq: number,
+  previous: string,
+  mac: string,
+): string {
+  return hmac(key, `audit-link\n${tenantId}\n${seq}\n${previous}\n${mac}`);
+}
+
+export function signCheckpoint(key: Uint8Array, checkpoint: Omit<Checkpoint, "signature">): Checkpoint {
+  return { ...checkpoint, signature: checkpointSignature(key, checkpoint) };
+}
+
+function checkpointSignature(key: Uint8Array, c: Omit<Checkpoint, "signature">): string {
+  return hmac(key, `audit-checkpoint\n${c.tenantId}\n${c.seq}\n${c.chain}\n${c.at}\n${c.kind}`);
+}
+
+/**
+ * Where a tenant's chain continues from: the latest retention cut (the events up to it were purged
+ * on purpose), or the start. Verification reads the sealed events after `seq`.
+ */
+export function chainStart(checkpoints: Checkpoint[]): { seq: number; chain: string } {
+  const cut = checkpoints.filter((c) => c.kind === "cut").sort((a, b) => b.seq - a.seq)[0];
+  return cut ? { seq: cut.seq, chain: cut.chain } : { seq: 0, chain: "" };
+}
+
+/**
+ * Checks one tenant's trail as it is read: `checkEvent` for each sealed event after chainStart's seq
+ * in ascending seq, `checkPending` for each unsealed one, then `finish`. Stops at the first break.
+ */
+export class ChainVerifier {
+  private previous: string;
+  private expected: number;
+  private checked = 0;
+  private pending = 0;
+  private broken: Verification["firstBroken"] = null;
+  private readonly signedAt = new Map<number, string>();
+  private readonly lastCheckpoint: Checkpoint | undefined;
+
+  constructor(
+    private readonly key: Uint8Array,
+    private readonly tenantId: string,
+    checkpoints: Checkpoint[],
+  ) {
+    const sorted = [...checkpoints].sort((a, b) => a.seq - b.seq);
+    this.lastCheckpoint = sorted.at(-1);
+    for (const checkpoint of sorted) {
+      const { signature, ...signed } = checkpoint;
+      if (checkpoint.tenantId !== tenantId || checkpointSignature(key, signed) !== signature) {
+        this.broken ??= { id: null, seq: checkpoint.seq, reason: "checkpoint_invalid" };
+      }
+      this.signedAt.set(checkpoint.seq, checkpoint.chain);
+    }
+    const start = chainStart(sorted);
+    this.previous = start.chain;
+    this.expected = start.seq + 1;
+  }
+
+  get isBroken(): boolean {
+    return this.broken !== null;
+  }
+
+  checkEvent(event: ChainedEvent): void {
+    if (this.broken) return;
+    const at = { id: event.id, seq: event.seq };
+    const seq = event.seq ?? 0;
+    if (seq !== this.expected) {
+      this.broken = { ...at, reason: seq > this.expected ? "missing" : "out_of_order" };
+      return;
+    }
+    if (event.tenantId !== this.tenantId || event.mac !== macOf(this.key, event)) {
+      this.broken = { ...at, reason: "altered" };
+      return;
+    }
+    if (event.chain !== linkOf(this.key, this.tenantId, seq, this.previous, event.mac)) {
+      this.broken = { ...at, reason: "out_of_order" };
+      return;
+    }
+    const signed = this.signedAt.get(seq);
+    if (signed !== undefined && signed !== event.chain) {
+      this.broken = { ...at, reason: "checkpoint_mismatch" };
+      return;
+    }
+    this.previous = event.chain;
+    this.expected = seq + 1;
+    this.checked += 1;
+  }
+
+  checkPending(event: ChainedEvent): void {
+    if (this.broken) return;
+    if (event.tenantId !== this.tenantId || event.mac !== macOf(this.key, event)) {
+      this.broken = { id: event.id, seq: null, reason: "forged" };
+      return;
+    }
+    this.pending += 1;
+  }
+
+  finish(): Verification {
+    const reached = this.expected - 1;
+    if (!this.broken && this.lastCheckpoint && this.lastCheckpoint.seq > reached) {
+      this.broken = { id: null, seq: reached + 1, reason: "truncated" };
+    }
+    const last = this.lastCheckpoint;
+    return {
+      ok: this.broken === null,
+      checked: this.checked,
+      pending: this.pending,
+      firstBroken: this.broken,
+      lastCheckpoint: last ? { seq: last.seq, at: last.at, kind: last.kind } : null,
+    };
+  }
+}
