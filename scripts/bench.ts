@@ -4,7 +4,8 @@
 //   3. the floor: one PBKDF2 derivation with our parameters, timed in workerd (bench/floor-worker.ts);
 //   4. that bundle under `wrangler dev` with its own state, secrets and seed in bench/out: health,
 //      login without MFA, login with a TOTP code, GET /auth/me and the admin dashboard at
-//      concurrency 1, 8 and 32 with autocannon (the table);
+//      concurrency 1, 8 and 32 with autocannon (the table), and the enrollment report of 100,000
+//      users downloaded as CSV and JSON Lines (time, size, the runtime's memory);
 //   5. paired rounds for the targets: each round measures a reference and what is compared with it
 //      back to back, and a target's ratio is the median over the rounds, so a machine that slows
 //      down for a while (other work on it) moves both sides of a ratio together;
@@ -14,6 +15,7 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
+import { type ExportFigures, measureExport } from "../bench/lib/exports";
 import { cycle, type LoadFlow, type LoadRequest, type LoadResult, round, runLoad } from "../bench/lib/load";
 import { type DevServer, OUT, ROOT, run, startWranglerDev, stopAllOnExit } from "../bench/lib/processes";
 import { countTarget, median, ratioTarget, type Target, table, verdict } from "../bench/lib/report";
@@ -442,6 +444,7 @@ async function main(): Promise<void> {
   let floor: Floor = { pbkdf2Ms: Number.NaN, pbkdf2InsideMs: Number.NaN };
   let dashboardAvailable = false;
   let seededMfaUsers = 0;
+  const exportFigures: ExportFigures[] = [];
   try {
     log("timing PBKDF2 in workerd (bench/floor-worker.ts)");
     const floorServer = await startWranglerDev(
@@ -511,6 +514,13 @@ async function main(): Promise<void> {
         SERIES_SECONDS.dashboard,
         sources.dashboardSmall,
       );
+    }
+
+    // The enrollment report of 100,000 users, streamed in keyset pages: time and memory.
+    for (const format of ["csv", "jsonl"]) {
+      const path = `/api/v1/tenants/${BIG_TENANT.id}/users/export?format=${format}`;
+      log(`downloading ${path}`);
+      exportFigures.push(await measureExport(server, path, seeded.bigAdminToken));
     }
 
     log(`${ROUNDS} paired rounds for the targets`);
@@ -733,6 +743,23 @@ async function main(): Promise<void> {
       ]),
     ),
   );
+  console.log(
+    `\nexports of a tenant of ${BIG_TENANT.users.toLocaleString("en")} users (keyset pages of 1000):`,
+  );
+  console.log(
+    table(
+      ["download", "seconds", "MiB", "lines", "runtime RSS before MiB", "peak MiB", "server CPU ms"],
+      exportFigures.map((e) => [
+        e.path,
+        e.seconds,
+        e.megabytes,
+        e.lines,
+        e.rssBeforeMiB ?? "",
+        e.rssPeakMiB ?? "",
+        e.serverCpuMs ?? "",
+      ]),
+    ),
+  );
   console.log("\ntargets (ratio = median over the paired rounds):");
   console.log(
     table(
@@ -755,6 +782,7 @@ async function main(): Promise<void> {
         scale: SCALE,
         iterations: ITERATIONS,
         floor,
+        exports: exportFigures,
         seed: {
           mfaUsers: seededMfaUsers,
           plainUsers: seededMfaUsers,

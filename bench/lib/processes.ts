@@ -75,7 +75,30 @@ export interface DevServer {
   url: string;
   /** CPU time used so far by wrangler and its workerd processes, in ms (null where /proc is missing). */
   cpuMs(): number | null;
+  /** Resident memory of wrangler and its workerd processes now, in bytes (null where /proc is missing). */
+  rssBytes(): number | null;
   stop(): Promise<void>;
+}
+
+/** The resident memory of every live process of a process group, from /proc (Linux). */
+export function groupRssBytes(pgid: number): number | null {
+  let bytes = 0;
+  try {
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const fields = (readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
+        if (Number(fields[2]) !== pgid) continue;
+        const rss = readFileSync(`/proc/${entry}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB$/m);
+        bytes += Number(rss?.[1] ?? 0) * 1024;
+      } catch {
+        // The process ended while being read.
+      }
+    }
+  } catch {
+    return null;
+  }
+  return bytes;
 }
 
 const TICK_MS = 10; // Linux user and system times are in clock ticks of 1/100 s (getconf CLK_TCK)
@@ -151,6 +174,7 @@ export async function startWranglerDev(
   const server: DevServer = {
     url,
     cpuMs: () => (child.pid === undefined ? null : groupCpuMs(child.pid)),
+    rssBytes: () => (child.pid === undefined ? null : groupRssBytes(child.pid)),
     async stop() {
       killGroup(child, "SIGTERM");
       const stopped = await Promise.race([exited.then(() => true), sleep(5_000).then(() => false)]);

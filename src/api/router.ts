@@ -33,8 +33,11 @@ export interface RouteSpec {
     query?: z.ZodObject;
     body?: { required: boolean; content: JsonContent };
   };
-  /** The answers of a call that went as asked. */
-  responses: Record<number, { description: string; content?: JsonContent }>;
+  /**
+   * The answers of a call that went as asked: JSON (`content`), or a file download in one of the
+   * `download` media types (a streamed export), sent as an attachment.
+   */
+  responses: Record<number, { description: string; content?: JsonContent; download?: string[] }>;
   /**
    * The error statuses this route's own logic answers (404, 409, 429…). Those the middleware
    * answers (authentication, bodies, origin, methods, outages) are added from the spec itself.
@@ -206,6 +209,11 @@ const HEADER_COMPONENTS = {
     required: true,
     schema: { type: "integer", minimum: 0 },
   },
+  ContentDisposition: {
+    description: "attachment, with the file name to save the export as",
+    required: true,
+    schema: { type: "string", pattern: "^attachment; filename=" },
+  },
 };
 const header = (name: keyof typeof HEADER_COMPONENTS) => ({ $ref: `#/components/headers/${name}` });
 const HEADERS = { "Cache-Control": header("CacheControl") };
@@ -271,6 +279,14 @@ export function buildOpenApiDocument(options: DocumentOptions) {
                         schema: describe(response.content["application/json"].schema, "output"),
                       },
                     },
+                  }
+                : {}),
+              ...(response.download
+                ? {
+                    headers: { ...HEADERS, "Content-Disposition": header("ContentDisposition") },
+                    content: Object.fromEntries(
+                      response.download.map((media) => [media, { schema: { type: "string" } }]),
+                    ),
                   }
                 : {}),
             },

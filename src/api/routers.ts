@@ -3,6 +3,7 @@
 import * as z from "zod";
 import { accountRoutes } from "./account";
 import { authRoutes } from "./auth";
+import { exportRoutes } from "./exports";
 import { healthRoutes } from "./health";
 import { mfaRoutes } from "./mfa";
 import { operatorRoutes } from "./operator";
@@ -54,6 +55,7 @@ export const API_ROUTERS = [
   ["/auth", accountRoutes],
   ["/mfa", mfaRoutes],
   ["/mfa", passkeyRoutes],
+  ["/tenants", exportRoutes], // before userRoutes: /users/export is not a user id
   ["/tenants", userRoutes],
   ["/tenants", tenantRoutes],
   ["/operator", operatorRoutes],

@@ -414,6 +414,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tenants/{tenantID}/audit-events/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download the audit trail (CSV or JSON Lines), oldest first, optionally within a time range
+         * @description Streamed in pages, so any size of trail downloads. Each event carries its seq, MAC and chain link, which `GET …/audit-events/verify` (or `npm run admin -- verify-audit`) checks.
+         */
+        get: operations["exportAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenantID}/users/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download the enrollment report: every user with role, MFA status, factors and deadlines
+         * @description One line per user in username order, streamed in pages. `enforcement` is none, grace or blocked; `grace_deadline` is when MFA is (or was) due. `factors` lists totp and passkey, space separated.
+         */
+        get: operations["exportUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tenants/{tenantID}/users": {
         parameters: {
             query?: never;
@@ -580,6 +620,23 @@ export interface paths {
         put?: never;
         /** Email enrollment reminders now (to everyone without MFA, or to chosen users) */
         post: operations["sendMfaReminders"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenantID}/audit-events/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Check the audit trail's chain and signed checkpoints; reports the first broken link */
+        get: operations["verifyAuditEvents"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -978,6 +1035,27 @@ export interface components {
                 in_grace: number;
             }[];
         };
+        AuditVerification: {
+            ok: boolean;
+            /** @description Sealed events whose MAC and chain link were checked */
+            checked: number;
+            /** @description Events written but not yet sealed into the chain */
+            pending: number;
+            first_broken: {
+                /** @description The event where the chain breaks (null for a checkpoint) */
+                id: string | null;
+                seq: number | null;
+                /** @enum {string} */
+                reason: "altered" | "missing" | "out_of_order" | "forged" | "truncated" | "checkpoint_mismatch" | "checkpoint_invalid";
+            } | null;
+            last_checkpoint: {
+                seq: number;
+                /** Format: date-time */
+                at: string;
+                /** @enum {string} */
+                kind: "daily" | "cut";
+            } | null;
+        };
         AuditEvent: {
             id: string;
             at: string;
@@ -1108,6 +1186,8 @@ export interface components {
         Allow: string;
         /** @description Seconds to wait before trying again */
         RetryAfter: number;
+        /** @description attachment, with the file name to save the export as */
+        ContentDisposition: string;
     };
     pathItems: never;
 }
@@ -1913,6 +1993,72 @@ export interface operations {
             503: components["responses"]["Error503"];
         };
     };
+    exportAuditEvents: {
+        parameters: {
+            query?: {
+                format?: "csv" | "jsonl";
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path: {
+                tenantID: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The events, one per line */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Disposition": components["headers"]["ContentDisposition"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            405: components["responses"]["Error405"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    exportUsers: {
+        parameters: {
+            query?: {
+                format?: "csv" | "jsonl";
+            };
+            header?: never;
+            path: {
+                tenantID: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The users, one per line */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    "Content-Disposition": components["headers"]["ContentDisposition"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            405: components["responses"]["Error405"];
+            503: components["responses"]["Error503"];
+        };
+    };
     listUsers: {
         parameters: {
             query?: {
@@ -2349,6 +2495,34 @@ export interface operations {
             413: components["responses"]["Error413"];
             415: components["responses"]["Error415"];
             429: components["responses"]["Error429"];
+            503: components["responses"]["Error503"];
+        };
+    };
+    verifyAuditEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantID: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The outcome (a broken chain is still a 200: the answer is the finding) */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["CacheControl"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditVerification"];
+                };
+            };
+            400: components["responses"]["Error400"];
+            401: components["responses"]["Error401"];
+            403: components["responses"]["Error403"];
+            405: components["responses"]["Error405"];
             503: components["responses"]["Error503"];
         };
     };

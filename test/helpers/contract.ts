@@ -81,6 +81,14 @@ export class Contract {
       const instance = header.schema?.type === "integer" ? Number(value) : value;
       problems.push(...this.#mismatches(instance, header.schema, `${where}: header ${name}`));
     }
+    const sent = (response.headers.get("content-type") ?? "").split(";")[0]?.trim() ?? "";
+    const download = Object.keys(spec.content ?? {}).filter((type) => type !== "application/json");
+    if (download.length > 0) {
+      // A streamed export: one of the documented file types (its rows are the export tests' to check).
+      return download.includes(sent)
+        ? problems
+        : [...problems, `${where}: ${sent} is not one of ${download}`];
+    }
     const media = spec.content?.["application/json"];
     if (!media) {
       if (response.text !== "") problems.push(`${where}: documented without a body, yet one was sent`);
