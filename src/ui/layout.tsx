@@ -164,7 +164,11 @@ export const GraceBanner = ({ viewer, oob = false }: { viewer: Viewer; oob?: boo
 };
 
 /** The tabs under Settings. */
-export const SettingsTabs = ({ current }: { current: "security" | "mfa-status" | "users" }) => (
+export const SettingsTabs = ({
+  current,
+}: {
+  current: "security" | "mfa-status" | "users" | "compliance";
+}) => (
   <nav class="tabs" aria-label="Settings">
     <TabLink href="/ui/settings/security" current={current === "security"}>
       Security
@@ -174,6 +178,9 @@ export const SettingsTabs = ({ current }: { current: "security" | "mfa-status" |
     </TabLink>
     <TabLink href="/ui/settings/users" current={current === "users"}>
       Users
+    </TabLink>
+    <TabLink href="/ui/settings/compliance" current={current === "compliance"}>
+      Compliance
     </TabLink>
   </nav>
 );

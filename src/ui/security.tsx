@@ -1,6 +1,7 @@
 // Settings → Security (the "Require MFA" toggle, the grace period and what saving would do) and
 // Settings → Security → MFA Status (enrollment progress, who lacks MFA, reminder emails).
 import { Hono } from "hono";
+import { coverageHistory } from "../admin/coverage";
 import { enrollmentDashboard } from "../admin/dashboard";
 import { sendReminders } from "../admin/reminders";
 import {
@@ -15,6 +16,7 @@ import type { AppEnv } from "../context";
 import type { Tenant } from "../db/schema";
 import { adminOnly, nextPageQuery, PAGE_SIZE } from "./admin";
 import { Alert, Countdown, Field, formatDuration, LoadMoreRow, LocalTime, Pill } from "./components";
+import { CoverageChart } from "./coverage-chart";
 import { showErrorsInPlace } from "./errors";
 import { formFields, fragment, page, redirect } from "./http";
 import { AppPage, GraceBanner, PageHeader, SettingsTabs } from "./layout";
@@ -237,7 +239,10 @@ const ImpactSummary = ({ before, after, impact }: { before: Tenant; after: Tenan
 
 securityRoutes.get("/security/mfa-status", ...adminOnly, async (c) => {
   const viewer = viewerOf(c);
-  const dashboard = await enrollmentDashboard(c.var.db, viewer.tenant, { limit: PAGE_SIZE });
+  const [dashboard, history] = await Promise.all([
+    enrollmentDashboard(c.var.db, viewer.tenant, { limit: PAGE_SIZE }),
+    coverageHistory(c.var.db, viewer.tenant.id, 30),
+  ]);
   const { totalUsers, enrolledUsers } = dashboard;
   const without = totalUsers - enrolledUsers;
   const percent = totalUsers === 0 ? 0 : Math.round((enrolledUsers / totalUsers) * 100);
@@ -289,6 +294,8 @@ securityRoutes.get("/security/mfa-status", ...adminOnly, async (c) => {
         >
           {percent}%
         </progress>
+        <h3 class="chart-heading">Last 30 days</h3>
+        <CoverageChart days={history} />
       </section>
       <section class="card" aria-labelledby="without-title">
         <div class="card-title-row">

@@ -31,4 +31,6 @@ export const DOC_SCREENSHOTS = [
   "sign-in-with-passkey",
   "profile-passkey-remove",
   "enrollment-passkey",
+  "compliance",
+  "mfa-status-chart",
 ] as const;
