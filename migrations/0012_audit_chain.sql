@@ -14,7 +14,8 @@ CREATE TABLE `audit_verifications` (
 	`ok` integer NOT NULL,
 	`checked` integer NOT NULL,
 	`broken_id` text,
-	`reason` text
+	`reason` text,
+	`signature` text NOT NULL
 );
 --> statement-breakpoint
 ALTER TABLE `audit_events` ADD `mac` text;--> statement-breakpoint

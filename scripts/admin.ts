@@ -16,7 +16,8 @@ const USAGE = `Usage:
       PUBLIC_ORIGIN of wrangler.toml for --remote), on a one-time grant written into D1.
   npm run admin -- verify-audit --local|--remote --tenant <slug>
       Checks the tenant's audit trail (MACs, chain links, signed checkpoints) straight from D1 and reports
-      the first broken link; exits 1 when the trail does not verify.
+      the first broken link; exits 1 when the trail does not verify. (The Worker's verify also checks the
+      chain's head against its anchor, which lives outside D1.)
   npm run admin -- migrate --local|--remote
 
 --remote needs PASSWORD_PEPPER and AUDIT_SIGNING_KEY in the environment (the Worker's values), to hash

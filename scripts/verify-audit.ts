@@ -1,6 +1,8 @@
 // `npm run admin -- verify-audit`: checks a tenant's audit trail straight from D1, with the same
 // verifier the Worker's GET /tenants/{id}/audit-events/verify runs (src/audit/chain.ts). It only
-// reads: events not sealed yet are checked for their MAC and counted as pending.
+// reads: events not sealed yet are checked for their MAC and counted as pending. It cannot reach the
+// chain's anchor (a Durable Object), so a trail cut short after its last checkpoint passes here and
+// not in the Worker's verification.
 import {
   type ChainedEvent,
   ChainVerifier,
@@ -22,7 +24,7 @@ export function verifyAuditFromD1(target: Target, tenantId: string, key: Uint8Ar
     `SELECT tenant_id AS tenantId, seq, chain, at, kind, signature FROM audit_checkpoints WHERE tenant_id = ${tenant}`,
   );
   const verifier = new ChainVerifier(key, tenantId, checkpoints);
-  let after = chainStart(checkpoints).seq;
+  let after = chainStart(key, checkpoints).seq;
   while (!verifier.isBroken) {
     const page = querySql<ChainedEvent>(
       target,

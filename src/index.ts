@@ -12,6 +12,7 @@ import { loadConfig } from "./env";
 import { handleQueueBatch, purgeOldDeliveries } from "./reminders/consumer";
 import { planMilestoneReminders } from "./reminders/plan";
 
+export { AuditAnchor } from "./audit/anchor";
 export { AttemptCounter } from "./limiter/attempt-counter";
 
 export default {
@@ -25,9 +26,9 @@ export default {
         purgeExpiredSessions(db),
         purgeExpiredChallenges(db),
         // The cut's checkpoints first, then each tenant's daily one where its chain moved on.
-        purgeOldAuditEvents(db, config.auditRetentionDays).then(async (purged) => [
+        purgeOldAuditEvents({ env, db }, config.auditRetentionDays).then(async (purged) => [
           purged,
-          await checkpointTenants(db),
+          await checkpointTenants({ env, db }),
         ]),
         purgeExpiredGrants(db),
         purgeOldDeliveries(db),

@@ -80,17 +80,18 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-/** The resident memory of every live process of a process group, from /proc (Linux). */
-export function groupRssBytes(pgid: number): number | null {
-  let bytes = 0;
+/**
+ * The sum of `measure` over every live process of a process group, from /proc (Linux); `measure`
+ * gets the pid and the fields of its stat after the command name (state, ppid, pgrp, …).
+ */
+function sumOverGroup(pgid: number, measure: (pid: string, fields: string[]) => number): number | null {
+  let sum = 0;
   try {
     for (const entry of readdirSync("/proc")) {
       if (!/^\d+$/.test(entry)) continue;
       try {
         const fields = (readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
-        if (Number(fields[2]) !== pgid) continue;
-        const rss = readFileSync(`/proc/${entry}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB$/m);
-        bytes += Number(rss?.[1] ?? 0) * 1024;
+        if (Number(fields[2]) === pgid) sum += measure(entry, fields);
       } catch {
         // The process ended while being read.
       }
@@ -98,29 +99,23 @@ export function groupRssBytes(pgid: number): number | null {
   } catch {
     return null;
   }
-  return bytes;
+  return sum;
+}
+
+/** The resident memory of a process group, in bytes. */
+export function groupRssBytes(pgid: number): number | null {
+  return sumOverGroup(pgid, (pid) => {
+    const rss = readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+) kB$/m);
+    return Number(rss?.[1] ?? 0) * 1024;
+  });
 }
 
 const TICK_MS = 10; // Linux user and system times are in clock ticks of 1/100 s (getconf CLK_TCK)
 
-/** The CPU time of every live process of a process group, from /proc (Linux). */
+/** The CPU time of a process group, in ms: utime (14th field of stat) and stime (15th). */
 export function groupCpuMs(pgid: number): number | null {
-  let ticks = 0;
-  try {
-    for (const entry of readdirSync("/proc")) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        // Fields after the command name: state, ppid, pgrp, ..., utime (14th field), stime (15th).
-        const fields = (readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
-        if (Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
-      } catch {
-        // The process ended while being read.
-      }
-    }
-  } catch {
-    return null;
-  }
-  return ticks * TICK_MS;
+  const ticks = sumOverGroup(pgid, (_, fields) => Number(fields[11]) + Number(fields[12]));
+  return ticks === null ? null : ticks * TICK_MS;
 }
 
 export interface DevServerOptions {

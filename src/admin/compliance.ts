@@ -1,9 +1,9 @@
 // The live evidence behind the Compliance page: who has MFA (admins apart, as NIST IA-2(1) asks
 // about privileged accounts), since when it is enforced, coverage over time, and the audit trail's
-// last verification. Read in one round trip besides the history.
-import { and, count, eq, isNotNull, isNull, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
-import { auditCheckpoints, auditVerifications, type Tenant, users } from "../db/schema";
+// last verification (only as far as its signature holds).
+import { and, count, eq, isNull, sql } from "drizzle-orm";
+import { lastVerification, type Trail } from "../audit/seal";
+import { type Tenant, users } from "../db/schema";
 import { type CoverageDay, coverageHistory } from "./coverage";
 
 export interface ComplianceEvidence {
@@ -11,22 +11,23 @@ export interface ComplianceEvidence {
   admins: { total: number; enrolled: number };
   members: { total: number; enrolled: number };
   history: CoverageDay[];
-  lastVerification: typeof auditVerifications.$inferSelect | null;
+  lastVerification: Awaited<ReturnType<typeof lastVerification>>["verification"];
   lastCheckpointAt: number | null;
 }
 
-export async function complianceEvidence(db: Db, tenant: Tenant, days = 30): Promise<ComplianceEvidence> {
-  const [byRole, verifications, checkpoints] = await db.batch([
-    db
+export async function complianceEvidence(
+  trail: Trail,
+  tenant: Tenant,
+  days = 30,
+): Promise<ComplianceEvidence> {
+  const [byRole, history, last] = await Promise.all([
+    trail.db
       .select({ role: users.role, total: count(), enrolled: sql<number>`count(${users.mfaEnabledAt})` })
       .from(users)
       .where(and(eq(users.tenantId, tenant.id), isNull(users.deactivatedAt)))
       .groupBy(users.role),
-    db.select().from(auditVerifications).where(eq(auditVerifications.tenantId, tenant.id)),
-    db
-      .select({ at: sql<number | null>`max(${auditCheckpoints.at})` })
-      .from(auditCheckpoints)
-      .where(and(eq(auditCheckpoints.tenantId, tenant.id), isNotNull(auditCheckpoints.at))),
+    coverageHistory(trail.db, tenant.id, days),
+    lastVerification(trail, tenant.id),
   ]);
   const of = (role: "admin" | "member") => {
     const row = byRole.find((r) => r.role === role);
@@ -36,8 +37,8 @@ export async function complianceEvidence(db: Db, tenant: Tenant, days = 30): Pro
     tenant,
     admins: of("admin"),
     members: of("member"),
-    history: await coverageHistory(db, tenant.id, days),
-    lastVerification: verifications[0] ?? null,
-    lastCheckpointAt: checkpoints[0]?.at ?? null,
+    history,
+    lastVerification: last.verification,
+    lastCheckpointAt: last.lastCheckpointAt,
   };
 }

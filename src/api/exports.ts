@@ -127,7 +127,7 @@ exportRoutes.openapi(
   async (c) => {
     const { format, from, to } = c.req.valid("query");
     const tenantId = c.var.auth.tenant.id;
-    await sealTenant(c.var.db, tenantId); // so every event exported carries its place in the chain
+    await sealTenant({ env: c.env, db: c.var.db }, tenantId); // so every event exported carries its place in the chain
     const pages = auditEventPages(c.var.db, tenantId, { from: toMs(from), to: toMs(to) });
     return download(format, `audit-${tenantId}`, AUDIT_COLUMNS, mapPages(pages, auditRowOf));
   },

@@ -334,7 +334,7 @@ tenantRoutes.openapi(
     },
   }),
   async (c) => {
-    const result = await verifyAuditTrail(c.var.db, c.var.auth.tenant.id);
+    const result = await verifyAuditTrail({ env: c.env, db: c.var.db }, c.var.auth.tenant.id);
     const last = result.lastCheckpoint;
     return c.json(
       {

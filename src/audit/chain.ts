@@ -49,7 +49,8 @@ export type BreakReason =
   | "forged" // an unsealed event whose MAC was not made with our key
   | "truncated" // a checkpoint vouches for events that are no longer there
   | "checkpoint_mismatch" // the chain at a checkpoint's seq is not the one it signed
-  | "checkpoint_invalid"; // a checkpoint not signed with our key
+  | "checkpoint_invalid" // a checkpoint not signed with our key
+  | "anchor_mismatch"; // the chain at the anchor's seq (kept outside D1) is not the anchor's
 
 export interface Verification {
   ok: boolean;
@@ -98,13 +99,60 @@ function checkpointSignature(key: Uint8Array, c: Omit<Checkpoint, "signature">):
   return hmac(key, `audit-checkpoint\n${c.tenantId}\n${c.seq}\n${c.chain}\n${c.at}\n${c.kind}`);
 }
 
+export function isSignedCheckpoint(key: Uint8Array, checkpoint: Checkpoint): boolean {
+  const { signature, ...signed } = checkpoint;
+  return checkpointSignature(key, signed) === signature;
+}
+
+/** A verification's outcome as recorded for the Compliance page, signed so D1 alone cannot fake it. */
+export interface RecordedVerification {
+  tenantId: string;
+  at: number;
+  ok: boolean;
+  checked: number;
+  brokenId: string | null;
+  reason: string | null;
+}
+
+export function signVerification(key: Uint8Array, v: RecordedVerification): string {
+  return hmac(
+    key,
+    `audit-verification\n${JSON.stringify([v.tenantId, v.at, v.ok, v.checked, v.brokenId, v.reason])}`,
+  );
+}
+
+/** A place in the chain: seq 0 with an empty link is the start. */
+export interface ChainPoint {
+  seq: number;
+  chain: string;
+}
+
+export const CHAIN_START: ChainPoint = { seq: 0, chain: "" };
+
 /**
  * Where a tenant's chain continues from: the latest retention cut (the events up to it were purged
- * on purpose), or the start. Verification reads the sealed events after `seq`.
+ * on purpose), or the start. Verification reads the sealed events after `seq`. Only checkpoints
+ * signed with `key` count.
  */
-export function chainStart(checkpoints: Checkpoint[]): { seq: number; chain: string } {
-  const cut = checkpoints.filter((c) => c.kind === "cut").sort((a, b) => b.seq - a.seq)[0];
-  return cut ? { seq: cut.seq, chain: cut.chain } : { seq: 0, chain: "" };
+export function chainStart(key: Uint8Array, checkpoints: Checkpoint[]): ChainPoint {
+  const cut = checkpoints
+    .filter((c) => c.kind === "cut" && isSignedCheckpoint(key, c))
+    .sort((a, b) => b.seq - a.seq)[0];
+  return cut ? { seq: cut.seq, chain: cut.chain } : CHAIN_START;
+}
+
+/** Why `event` cannot be the next one after `previous`, or null when it follows. */
+export function linkProblem(
+  key: Uint8Array,
+  tenantId: string,
+  previous: ChainPoint,
+  event: ChainedEvent,
+): BreakReason | null {
+  const seq = event.seq ?? 0;
+  if (seq !== previous.seq + 1) return seq > previous.seq + 1 ? "missing" : "out_of_order";
+  if (event.tenantId !== tenantId || event.mac !== macOf(key, event)) return "altered";
+  if (event.chain !== linkOf(key, tenantId, seq, previous.chain, event.mac)) return "out_of_order";
+  return null;
 }
 
 /**
@@ -120,23 +168,30 @@ export class ChainVerifier {
   private readonly signedAt = new Map<number, string>();
   private readonly lastCheckpoint: Checkpoint | undefined;
 
+  /**
+   * `anchor`: the chain's head as kept outside D1 (src/audit/anchor.ts), when the reader can reach
+   * it; the trail must reach it with the same link.
+   */
   constructor(
     private readonly key: Uint8Array,
     private readonly tenantId: string,
     checkpoints: Checkpoint[],
+    private readonly anchor: ChainPoint | null = null,
   ) {
     const sorted = [...checkpoints].sort((a, b) => a.seq - b.seq);
     this.lastCheckpoint = sorted.at(-1);
     for (const checkpoint of sorted) {
-      const { signature, ...signed } = checkpoint;
-      if (checkpoint.tenantId !== tenantId || checkpointSignature(key, signed) !== signature) {
+      if (checkpoint.tenantId !== tenantId || !isSignedCheckpoint(key, checkpoint)) {
         this.broken ??= { id: null, seq: checkpoint.seq, reason: "checkpoint_invalid" };
       }
       this.signedAt.set(checkpoint.seq, checkpoint.chain);
     }
-    const start = chainStart(sorted);
+    const start = chainStart(key, sorted);
     this.previous = start.chain;
     this.expected = start.seq + 1;
+    if (anchor && anchor.seq === start.seq && anchor.chain !== start.chain) {
+      this.broken ??= { id: null, seq: anchor.seq, reason: "anchor_mismatch" };
+    }
   }
 
   get isBroken(): boolean {
@@ -147,16 +202,14 @@ export class ChainVerifier {
     if (this.broken) return;
     const at = { id: event.id, seq: event.seq };
     const seq = event.seq ?? 0;
-    if (seq !== this.expected) {
-      this.broken = { ...at, reason: seq > this.expected ? "missing" : "out_of_order" };
-      return;
-    }
-    if (event.tenantId !== this.tenantId || event.mac !== macOf(this.key, event)) {
-      this.broken = { ...at, reason: "altered" };
-      return;
-    }
-    if (event.chain !== linkOf(this.key, this.tenantId, seq, this.previous, event.mac)) {
-      this.broken = { ...at, reason: "out_of_order" };
+    const problem = linkProblem(
+      this.key,
+      this.tenantId,
+      { seq: this.expected - 1, chain: this.previous },
+      event,
+    );
+    if (problem) {
+      this.broken = { ...at, reason: problem };
       return;
     }
     const signed = this.signedAt.get(seq);
@@ -164,7 +217,11 @@ export class ChainVerifier {
       this.broken = { ...at, reason: "checkpoint_mismatch" };
       return;
     }
-    this.previous = event.chain;
+    if (this.anchor?.seq === seq && this.anchor.chain !== event.chain) {
+      this.broken = { ...at, reason: "anchor_mismatch" };
+      return;
+    }
+    this.previous = event.chain ?? "";
     this.expected = seq + 1;
     this.checked += 1;
   }
@@ -180,7 +237,8 @@ export class ChainVerifier {
 
   finish(): Verification {
     const reached = this.expected - 1;
-    if (!this.broken && this.lastCheckpoint && this.lastCheckpoint.seq > reached) {
+    const vouched = Math.max(this.lastCheckpoint?.seq ?? 0, this.anchor?.seq ?? 0);
+    if (!this.broken && vouched > reached) {
       this.broken = { id: null, seq: reached + 1, reason: "truncated" };
     }
     const last = this.lastCheckpoint;

@@ -4,33 +4,60 @@
 // Events are written unsealed (seq null) inside whatever batch they belong to, so an audited change
 // and its event still commit together, concurrent requests never contend for the chain, and a
 // request pays nothing for it but the MAC. Sealing runs in the daily cron (then a checkpoint), and
-// before every verification and export. Two sealers at once are safe: each place in the chain is
-// taken by a conditional write that holds only if the link before it is the one this sealer
-// computed, and audit_tenant_seq refuses a second event at one seq.
-import { and, asc, desc, eq, gt, isNotNull, isNull, lte, min, sql } from "drizzle-orm";
+// before every verification and audit export.
+//
+// The sealer trusts nothing in D1 it has not checked: it continues only from the head the tenant's
+// anchor holds outside D1 (src/audit/anchor.ts), after checking that D1's chain still reaches that
+// head and that whatever was sealed past it links on. A chain reset, cut or rebuilt in D1 is left
+// alone for verification to report, never sealed over. Two sealers at once are safe: each place is
+// taken by a conditional write that holds only if the event before it carries the link it was
+// computed from, audit_tenant_seq refuses a second event at one seq, and the anchor only moves from
+// the head a sealer started at.
+import { and, asc, desc, eq, gt, isNull, lte, min, or, sql } from "drizzle-orm";
 import { now } from "../clock";
 import { changedRows, type Statement } from "../db/claims";
 import type { Db } from "../db/client";
 import { deleteInChunks } from "../db/purge";
 import { auditCheckpoints, auditEvents, auditVerifications, tenants } from "../db/schema";
 import {
+  CHAIN_START,
   type ChainedEvent,
+  type ChainPoint,
   ChainVerifier,
   type Checkpoint,
   type CheckpointKind,
   chainStart,
+  isSignedCheckpoint,
   linkOf,
+  linkProblem,
   macOf,
   signCheckpoint,
+  signVerification,
   type Verification,
 } from "./chain";
 
+/** What the trail's functions need: D1 (with the audit key) and the anchors' namespace. */
+export interface Trail {
+  env: Env;
+  db: Db;
+}
+
+/** The tenant's anchor (src/audit/anchor.ts, which only the Worker's entry imports). */
+function anchorOf(env: Env, tenantId: string) {
+  return env.AUDIT_ANCHOR.get(env.AUDIT_ANCHOR.idFromName(tenantId));
+}
+
 /** Events sealed per round trip pair (one read, one batch of conditional writes). */
 const SEAL_PAGE = 500;
-/** Rounds per call at most; what is left is sealed by the next request, queue batch or cron. */
+/** Rounds per call at most; what is left is sealed by the next verification, export or cron. */
 const SEAL_ROUNDS = 50;
 /** Events read per query while verifying. */
 const VERIFY_PAGE = 1000;
+/**
+ * Events written before the chain existed have no MAC; a tenant's first seal adopts those older than
+ * this (the release that brought the chain). A MAC-less event written later is never adopted.
+ */
+const CHAIN_RELEASED_AT = Date.UTC(2026, 11, 3);
 
 /** An event as the chain sees it; `details` as its stored JSON text, which is what the MAC covers. */
 const chainedColumns = {
@@ -47,147 +74,196 @@ const chainedColumns = {
   chain: auditEvents.chain,
 };
 
-/** Seals each tenant's waiting events; a failure is logged by the caller and retried by the next. */
-export async function sealTenants(db: Db, tenantIds: Iterable<string>): Promise<number> {
-  let sealed = 0;
-  for (const tenantId of tenantIds) sealed += await sealTenant(db, tenantId);
-  return sealed;
-}
-
-/** Gives the tenant's unsealed events, oldest first, the next places in its chain. */
-export async function sealTenant(db: Db, tenantId: string): Promise<number> {
-  let sealed = 0;
-  for (let round = 0; round < SEAL_ROUNDS; round++) {
-    const [heads, checkpoints, waiting] = await db.batch([
-      db
-        .select({ id: auditEvents.id, seq: auditEvents.seq, chain: auditEvents.chain })
-        .from(auditEvents)
-        .where(and(eq(auditEvents.tenantId, tenantId), isNotNull(auditEvents.seq)))
-        .orderBy(desc(auditEvents.seq))
-        .limit(1),
-      db
-        .select({ seq: auditCheckpoints.seq, chain: auditCheckpoints.chain })
-        .from(auditCheckpoints)
-        .where(eq(auditCheckpoints.tenantId, tenantId))
-        .orderBy(desc(auditCheckpoints.seq))
-        .limit(1),
-      db
-        .select(chainedColumns)
-        .from(auditEvents)
-        .where(and(eq(auditEvents.tenantId, tenantId), isNull(auditEvents.seq)))
-        .orderBy(asc(auditEvents.at), asc(auditEvents.id))
-        .limit(SEAL_PAGE),
-    ]);
-    const row = heads[0];
-    const checkpoint = checkpoints[0];
-    // The chain goes on from its last event, or from a checkpoint past it (everything before the
-    // checkpoint purged). A tenant whose chain has not started adopts the events written before
-    // the chain existed, which have no MAC; once it has started, an event without one is forged.
-    const fromRow = row && row.seq !== null && row.chain !== null && row.seq >= (checkpoint?.seq ?? 0);
-    const started = row !== undefined || checkpoint !== undefined;
-    let seq = fromRow ? (row.seq ?? 0) : (checkpoint?.seq ?? 0);
-    let previous = fromRow ? (row.chain ?? "") : (checkpoint?.chain ?? "");
-    const writes: Statement[] = [];
-    for (const event of waiting) {
-      const mac = macOf(db.auditKey, event);
-      if (event.mac !== mac && (started || event.mac !== null)) continue; // forged: verify reports it
-      seq += 1;
-      const chain = linkOf(db.auditKey, tenantId, seq, previous, mac);
-      writes.push(
-        sealStatement(db, tenantId, event.id, seq, chain, mac, previous, fromRow || writes.length > 0),
-      );
-      previous = chain;
-    }
-    if (writes.length === 0) return sealed;
-    const results = await db.batch(writes as [Statement, ...Statement[]]);
-    const changed = results.filter((result) => changedRows(result) > 0).length;
-    sealed += changed;
-    // Another sealer took these places first, or this was the last page: read the head again or stop.
-    if (changed === writes.length && waiting.length < SEAL_PAGE) return sealed;
-  }
-  return sealed;
-}
-
-/**
- * Seals one event at `seq` only if nothing holds `seq` or later and, when something comes before it,
- * the event at seq - 1 carries the link this one was computed from.
- */
-function sealStatement(
-  db: Db,
-  tenantId: string,
-  id: string,
-  seq: number,
-  chain: string,
-  mac: string,
-  previous: string,
-  afterEvent: boolean,
-) {
-  const free = sql`not exists (select 1 from audit_events where tenant_id = ${tenantId} and seq >= ${seq})`;
-  const follows = afterEvent
-    ? sql`exists (select 1 from audit_events where tenant_id = ${tenantId} and seq = ${seq - 1} and chain = ${previous})`
-    : sql`1`;
+function sealedAfter(db: Db, tenantId: string, seq: number, limit: number) {
   return db
-    .update(auditEvents)
-    .set({ seq, chain, mac })
-    .where(and(eq(auditEvents.id, id), isNull(auditEvents.seq), free, follows));
+    .select(chainedColumns)
+    .from(auditEvents)
+    .where(and(eq(auditEvents.tenantId, tenantId), gt(auditEvents.seq, seq)))
+    .orderBy(asc(auditEvents.seq))
+    .limit(limit);
 }
 
 async function checkpointsOf(db: Db, tenantId: string): Promise<Checkpoint[]> {
   return db.select().from(auditCheckpoints).where(eq(auditCheckpoints.tenantId, tenantId));
 }
 
-/** Signs where the tenant's chain stands (or stood at `upTo`); null when a checkpoint already says so. */
-export async function writeCheckpoint(db: Db, tenantId: string, kind: CheckpointKind, upTo?: number) {
-  const [head] = await db
-    .select({ seq: auditEvents.seq, chain: auditEvents.chain })
-    .from(auditEvents)
-    .where(
-      and(
-        eq(auditEvents.tenantId, tenantId),
-        upTo === undefined ? isNotNull(auditEvents.seq) : eq(auditEvents.seq, upTo),
-      ),
-    )
-    .orderBy(desc(auditEvents.seq))
-    .limit(1);
-  if (head?.seq == null || head.chain === null) return null;
-  const checkpoint = signCheckpoint(db.auditKey, {
-    tenantId,
-    seq: head.seq,
-    chain: head.chain,
-    at: now(),
-    kind,
-  });
+/**
+ * The tenant's chain head as far as it can be trusted: the anchor's, moved on over events sealed
+ * past it that link on from it (a sealer that stopped before moving the anchor). Null when D1 no
+ * longer reaches the anchor, or something past it does not link: nothing may be sealed then.
+ */
+async function trustedHead(trail: Trail, tenantId: string): Promise<ChainPoint | null> {
+  const { db } = trail;
+  const anchor = anchorOf(trail.env, tenantId);
+  const anchored = await anchor.head();
+  let head = anchored ?? CHAIN_START;
+  if (head.seq > 0) {
+    const [[row], checkpoints] = await Promise.all([
+      db
+        .select({ chain: auditEvents.chain })
+        .from(auditEvents)
+        .where(and(eq(auditEvents.tenantId, tenantId), eq(auditEvents.seq, head.seq))),
+      checkpointsOf(db, tenantId),
+    ]);
+    const cut = chainStart(db.auditKey, checkpoints);
+    const reached = row ? row.chain === head.chain : cut.seq === head.seq && cut.chain === head.chain;
+    if (!reached) return null;
+  }
+  for (;;) {
+    const page = await sealedAfter(db, tenantId, head.seq, SEAL_PAGE);
+    for (const event of page) {
+      if (linkProblem(db.auditKey, tenantId, head, event)) return null;
+      head = { seq: event.seq ?? 0, chain: event.chain ?? "" };
+    }
+    if (page.length < SEAL_PAGE) break;
+  }
+  if (head.seq !== (anchored?.seq ?? 0) && !(await anchor.advance(anchored, head))) return null;
+  return head;
+}
+
+/** Seals each tenant's waiting events; returns how many were sealed. */
+export async function sealTenants(trail: Trail, tenantIds: Iterable<string>): Promise<number> {
+  let sealed = 0;
+  for (const tenantId of tenantIds) sealed += await sealTenant(trail, tenantId);
+  return sealed;
+}
+
+/** Gives the tenant's unsealed events, oldest first, the next places in its chain. */
+export async function sealTenant(trail: Trail, tenantId: string): Promise<number> {
+  const { db } = trail;
+  const anchor = anchorOf(trail.env, tenantId);
+  let sealed = 0;
+  // Keyset over the waiting events, so events this sealer refuses never hold up the ones after them.
+  let after: { at: number; id: string } | null = null;
+  for (let round = 0; round < SEAL_ROUNDS; round++) {
+    const head = await trustedHead(trail, tenantId);
+    if (!head) return sealed;
+    const adopting = head.seq === 0 && (await anchor.head()) === null;
+    const waiting = await db
+      .select(chainedColumns)
+      .from(auditEvents)
+      .where(
+        and(
+          eq(auditEvents.tenantId, tenantId),
+          isNull(auditEvents.seq),
+          after === null
+            ? undefined
+            : or(
+                gt(auditEvents.at, after.at),
+                and(eq(auditEvents.at, after.at), gt(auditEvents.id, after.id)),
+              ),
+        ),
+      )
+      .orderBy(asc(auditEvents.at), asc(auditEvents.id))
+      .limit(SEAL_PAGE);
+    let previous = head;
+    const writes: Statement[] = [];
+    for (const event of waiting) {
+      const mac = macOf(db.auditKey, event);
+      const legacy = adopting && event.mac === null && event.at < CHAIN_RELEASED_AT;
+      if (event.mac !== mac && !legacy) continue; // forged: verify reports it
+      const seq = previous.seq + 1;
+      const chain = linkOf(db.auditKey, tenantId, seq, previous.chain, mac);
+      writes.push(sealStatement(db, tenantId, event.id, { seq, chain }, mac, previous));
+      previous = { seq, chain };
+    }
+    const last = waiting.at(-1);
+    if (last) after = { at: last.at, id: last.id };
+    if (writes.length > 0) {
+      const results = await db.batch(writes as [Statement, ...Statement[]]);
+      const changed = results.filter((result) => changedRows(result) > 0).length;
+      sealed += changed;
+      // All placed: the anchor moves on. Otherwise another sealer got there first; the next round's
+      // trustedHead checks what it wrote and moves the anchor over it.
+      if (changed === writes.length) await anchor.advance(head.seq === 0 ? null : head, previous);
+    }
+    if (waiting.length < SEAL_PAGE) return sealed;
+  }
+  return sealed;
+}
+
+/**
+ * Seals one event at `at.seq` only if nothing holds that place or a later one and, when something
+ * comes before it, the event at seq - 1 carries the link this one was computed from.
+ */
+function sealStatement(
+  db: Db,
+  tenantId: string,
+  id: string,
+  at: ChainPoint,
+  mac: string,
+  previous: ChainPoint,
+) {
+  const free = sql`not exists (select 1 from audit_events where tenant_id = ${tenantId} and seq >= ${at.seq})`;
+  const follows =
+    previous.seq > 0
+      ? sql`(exists (select 1 from audit_events where tenant_id = ${tenantId} and seq = ${previous.seq} and chain = ${previous.chain})
+          or exists (select 1 from audit_checkpoints where tenant_id = ${tenantId} and seq = ${previous.seq} and chain = ${previous.chain} and kind = 'cut'))`
+      : sql`1`;
+  return db
+    .update(auditEvents)
+    .set({ seq: at.seq, chain: at.chain, mac })
+    .where(and(eq(auditEvents.id, id), isNull(auditEvents.seq), free, follows));
+}
+
+/** Signs a place of the tenant's chain; null when a checkpoint already says so. */
+async function writeCheckpoint(db: Db, tenantId: string, kind: CheckpointKind, point: ChainPoint) {
+  const checkpoint = signCheckpoint(db.auditKey, { tenantId, ...point, at: now(), kind });
   const written = await db.insert(auditCheckpoints).values(checkpoint).onConflictDoNothing();
   return changedRows(written) > 0 ? checkpoint : null;
 }
 
 /**
- * The daily cron's part: seals every tenant's waiting events and signs a daily checkpoint where its
- * chain moved on. Returns the number of tenants checkpointed.
+ * Seals the tenant's waiting events and signs a daily checkpoint where its chain moved on; null when
+ * it did not (or cannot be trusted: verification says why).
  */
-export async function checkpointTenants(db: Db): Promise<number> {
-  const all = await db.select({ id: tenants.id }).from(tenants);
+export async function checkpointTenant(trail: Trail, tenantId: string) {
+  await sealTenant(trail, tenantId);
+  const head = await trustedHead(trail, tenantId);
+  if (!head || head.seq === 0) return null;
+  return writeCheckpoint(trail.db, tenantId, "daily", head);
+}
+
+/** The daily cron's part: every tenant's chain sealed and checkpointed. Returns how many moved on. */
+export async function checkpointTenants(trail: Trail): Promise<number> {
+  const all = await trail.db.select({ id: tenants.id }).from(tenants);
   let written = 0;
-  for (const { id } of all) {
-    await sealTenant(db, id);
-    if (await writeCheckpoint(db, id, "daily")) written += 1;
-  }
+  for (const { id } of all) if (await checkpointTenant(trail, id)) written += 1;
   return written;
 }
 
-/** Verifies the tenant's whole trail (sealing what waits first) and records the outcome. */
-export async function verifyAuditTrail(db: Db, tenantId: string): Promise<Verification> {
-  await sealTenant(db, tenantId);
-  const checkpoints = await checkpointsOf(db, tenantId);
-  const verifier = new ChainVerifier(db.auditKey, tenantId, checkpoints);
-  let after = chainStart(checkpoints).seq;
+/** Verifies the tenant's whole trail (sealing what waits first) and records the signed outcome. */
+export async function verifyAuditTrail(trail: Trail, tenantId: string): Promise<Verification> {
+  await sealTenant(trail, tenantId);
+  let result = await readAndVerify(trail, tenantId);
+  // A purge may have cut the chain between reading the checkpoints and the events: once more.
+  if (result.firstBroken?.reason === "missing") result = await readAndVerify(trail, tenantId);
+  const outcome = {
+    tenantId,
+    at: now(),
+    ok: result.ok,
+    checked: result.checked,
+    brokenId: result.firstBroken?.id ?? null,
+    reason: result.firstBroken?.reason ?? null,
+  };
+  const row = { ...outcome, signature: signVerification(trail.db.auditKey, outcome) };
+  await trail.db
+    .insert(auditVerifications)
+    .values(row)
+    .onConflictDoUpdate({ target: auditVerifications.tenantId, set: row });
+  return result;
+}
+
+async function readAndVerify(trail: Trail, tenantId: string): Promise<Verification> {
+  const { db } = trail;
+  const [checkpoints, anchor] = await Promise.all([
+    checkpointsOf(db, tenantId),
+    anchorOf(trail.env, tenantId).head(),
+  ]);
+  const verifier = new ChainVerifier(db.auditKey, tenantId, checkpoints, anchor);
+  let after = chainStart(db.auditKey, checkpoints).seq;
   while (!verifier.isBroken) {
-    const page: ChainedEvent[] = await db
-      .select(chainedColumns)
-      .from(auditEvents)
-      .where(and(eq(auditEvents.tenantId, tenantId), gt(auditEvents.seq, after)))
-      .orderBy(asc(auditEvents.seq))
-      .limit(VERIFY_PAGE);
+    const page: ChainedEvent[] = await sealedAfter(db, tenantId, after, VERIFY_PAGE);
     for (const event of page) verifier.checkEvent(event);
     const last = page.at(-1);
     if (!last || page.length < VERIFY_PAGE) break;
@@ -199,33 +275,37 @@ export async function verifyAuditTrail(db: Db, tenantId: string): Promise<Verifi
     .where(and(eq(auditEvents.tenantId, tenantId), isNull(auditEvents.seq)))
     .limit(VERIFY_PAGE);
   for (const event of waiting) verifier.checkPending(event);
-  const result = verifier.finish();
-  const outcome = {
-    tenantId,
-    at: now(),
-    ok: result.ok,
-    checked: result.checked,
-    brokenId: result.firstBroken?.id ?? null,
-    reason: result.firstBroken?.reason ?? null,
-  };
-  await db
-    .insert(auditVerifications)
-    .values(outcome)
-    .onConflictDoUpdate({ target: auditVerifications.tenantId, set: outcome });
-  return result;
+  return verifier.finish();
 }
 
-export async function lastVerification(db: Db, tenantId: string) {
-  const [found] = await db.select().from(auditVerifications).where(eq(auditVerifications.tenantId, tenantId));
-  return found ?? null;
+/** The last recorded verification, and whether its signature holds (D1 alone could have written it). */
+export async function lastVerification(trail: Trail, tenantId: string) {
+  const [[found], checkpoints] = await Promise.all([
+    trail.db.select().from(auditVerifications).where(eq(auditVerifications.tenantId, tenantId)),
+    trail.db
+      .select()
+      .from(auditCheckpoints)
+      .where(eq(auditCheckpoints.tenantId, tenantId))
+      .orderBy(desc(auditCheckpoints.at))
+      .limit(10),
+  ]);
+  const { signature, ...outcome } = found ?? { signature: "" };
+  const verification = found
+    ? { ...found, signed: signature === signVerification(trail.db.auditKey, outcome as typeof found) }
+    : null;
+  const checkpoint = checkpoints.find((c) => isSignedCheckpoint(trail.db.auditKey, c)) ?? null;
+  return { verification, lastCheckpointAt: checkpoint?.at ?? null };
 }
 
 /**
  * Deletes audit events older than the retention period (AUDIT_RETENTION_DAYS; the daily cron). Each
- * tenant's chain is cut after its last event that is past retention and before its first that is
- * not, and a signed "cut" checkpoint there is where verification starts from then on.
+ * tenant's chain is cut after its last event past retention and before its first that is not, never
+ * past a break (the evidence of tampering stays), and a signed "cut" checkpoint there is where
+ * verification starts from then on. Times are trusted only where the chain verifies, since `at` is
+ * covered by each event's MAC.
  */
-export async function purgeOldAuditEvents(db: Db, retentionDays: number): Promise<number> {
+export async function purgeOldAuditEvents(trail: Trail, retentionDays: number): Promise<number> {
+  const { db } = trail;
   const cutoff = now() - retentionDays * 24 * 60 * 60 * 1000;
   const old = await db
     .selectDistinct({ tenantId: auditEvents.tenantId })
@@ -233,26 +313,25 @@ export async function purgeOldAuditEvents(db: Db, retentionDays: number): Promis
     .where(lte(auditEvents.at, cutoff));
   let deleted = 0;
   for (const { tenantId } of old) {
-    await sealTenant(db, tenantId);
-    const [[kept], [head]] = await db.batch([
-      db
-        .select({ seq: min(auditEvents.seq) })
-        .from(auditEvents)
-        .where(
-          and(eq(auditEvents.tenantId, tenantId), gt(auditEvents.at, cutoff), isNotNull(auditEvents.seq)),
-        ),
-      db
-        .select({ seq: auditEvents.seq })
-        .from(auditEvents)
-        .where(and(eq(auditEvents.tenantId, tenantId), isNotNull(auditEvents.seq)))
-        .orderBy(desc(auditEvents.seq))
-        .limit(1),
-    ]);
-    const cut = kept?.seq != null ? kept.seq - 1 : head?.seq;
-    if (!cut) continue;
+    const verification = await verifyAuditTrail(trail, tenantId);
+    const head = await trustedHead(trail, tenantId);
+    if (!head) continue;
+    const [kept] = await db
+      .select({ seq: min(auditEvents.seq) })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.tenantId, tenantId), gt(auditEvents.at, cutoff), gt(auditEvents.seq, 0)));
+    // A forged unsealed event says nothing about the sealed chain, which verified before it.
+    const broken = verification.firstBroken?.reason === "forged" ? null : verification.firstBroken;
+    const limit = broken ? (broken.seq ?? 0) - 1 : head.seq;
+    const cut = Math.min(kept?.seq != null ? kept.seq - 1 : head.seq, limit);
+    const [at] = await db
+      .select({ chain: auditEvents.chain })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.tenantId, tenantId), eq(auditEvents.seq, cut)));
+    if (cut <= 0 || !at?.chain) continue;
     // The checkpoint first: a purge that stops half way leaves events the verifier skips, never a
     // start it cannot vouch for.
-    await writeCheckpoint(db, tenantId, "cut", cut);
+    await writeCheckpoint(db, tenantId, "cut", { seq: cut, chain: at.chain });
     deleted += await deleteInChunks(
       db,
       auditEvents,

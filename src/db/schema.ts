@@ -149,6 +149,8 @@ export const auditVerifications = sqliteTable("audit_verifications", {
   checked: integer("checked").notNull(),
   brokenId: text("broken_id"),
   reason: text("reason"),
+  // Under AUDIT_SIGNING_KEY: a row D1 alone could have written is shown as unsigned, not as proof.
+  signature: text("signature").notNull(),
 });
 
 // One row per reminder email planned: a user gets each milestone before a deadline at most once,

@@ -15,7 +15,7 @@ export const complianceRoutes = new Hono<AppEnv>();
 
 complianceRoutes.get("/compliance", ...adminOnly, async (c) => {
   const viewer = viewerOf(c);
-  const evidence = await complianceEvidence(c.var.db, viewer.tenant);
+  const evidence = await complianceEvidence({ env: c.env, db: c.var.db }, viewer.tenant);
   return page(
     c,
     <AppPage viewer={viewer} title="Compliance" section="settings">
@@ -37,7 +37,7 @@ complianceRoutes.get("/compliance", ...adminOnly, async (c) => {
  * controls that cite the verification show it too.
  */
 complianceRoutes.post("/compliance/verify", ...adminOnly, async (c) => {
-  await verifyAuditTrail(c.var.db, c.var.auth.tenant.id);
+  await verifyAuditTrail({ env: c.env, db: c.var.db }, c.var.auth.tenant.id);
   return redirect(c, "/ui/settings/compliance");
 });
 
@@ -61,7 +61,9 @@ const Status = ({ met }: { met: boolean }) =>
   met ? <Pill tone="success">Evidence in place</Pill> : <Pill tone="warning">Gap</Pill>;
 
 const ControlsCard = ({ evidence }: { evidence: ComplianceEvidence }) => {
-  const { tenant, admins, members, lastVerification } = evidence;
+  const { tenant, admins, members } = evidence;
+  // A record whose signature fails was not written by this service: it proves nothing.
+  const lastVerification = evidence.lastVerification?.signed ? evidence.lastVerification : null;
   const everyone = { total: admins.total + members.total, enrolled: admins.enrolled + members.enrolled };
   const enforced = tenant.mfaRequired && tenant.mfaEnforcedSince !== null;
   const allEnrolled = everyone.enrolled === everyone.total;
@@ -177,7 +179,9 @@ const ControlsCard = ({ evidence }: { evidence: ComplianceEvidence }) => {
 };
 
 const IntegrityCard = ({ evidence }: { evidence: ComplianceEvidence }) => {
-  const last = evidence.lastVerification;
+  const recorded = evidence.lastVerification;
+  const last = recorded?.signed ? recorded : null;
+  const state = last ? (last.ok ? "ok" : "broken") : recorded ? "unsigned" : "none";
   return (
     <section class="card" id="integrity" aria-labelledby="integrity-title">
       <div class="card-title-row">
@@ -197,8 +201,14 @@ const IntegrityCard = ({ evidence }: { evidence: ComplianceEvidence }) => {
         Every event is sealed into a chain keyed with a secret the database never holds, and the chain is
         signed daily: an edited, deleted, inserted or reordered event breaks it.
       </p>
-      <div aria-live="polite" data-verification={last ? (last.ok ? "ok" : "broken") : "none"}>
-        {!last && <p>Not verified yet.</p>}
+      <div aria-live="polite" data-verification={state}>
+        {state === "none" && <p>Not verified yet.</p>}
+        {state === "unsigned" && (
+          <Alert tone="error">
+            The recorded verification is not signed by this service: it was written by someone else. Verify
+            now.
+          </Alert>
+        )}
         {last?.ok && (
           <Alert tone="success">
             Intact: {last.checked} events checked at <LocalTime at={last.at} />.

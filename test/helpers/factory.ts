@@ -8,6 +8,8 @@ import { loadConfig } from "../../src/env";
 
 export const config = loadConfig(env);
 export const db = openDb(env.DB, config.auditSigningKey);
+/** What the audit trail's functions take (src/audit/seal.ts): D1 and the chain anchors. */
+export const trail = { env, db };
 /** Where sessions written directly by a test come from. */
 export const TEST_CLIENT = { ip: "192.0.2.1", userAgent: "vitest" };
 

@@ -6,13 +6,13 @@ import { env } from "cloudflare:workers";
 import { and, asc, eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { signCheckpoint } from "../../src/audit/chain";
-import { sealTenant, writeCheckpoint } from "../../src/audit/seal";
+import { checkpointTenant, sealTenant } from "../../src/audit/seal";
 import { insertAudit } from "../../src/auth/audit";
 import { advanceClock, resetClock } from "../../src/clock";
 import { openDb } from "../../src/db/client";
 import { auditCheckpoints, auditEvents } from "../../src/db/schema";
 import worker from "../../src/index";
-import { addUser, config, createTenant, db } from "../helpers/factory";
+import { addUser, config, createTenant, db, trail } from "../helpers/factory";
 import { call, expectError, sessionToken } from "../helpers/http";
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -20,7 +20,7 @@ const DAY = 24 * 60 * 60 * 1000;
 afterEach(() => resetClock());
 
 /** A tenant whose trail holds `count` sealed events, and what verifying it takes. */
-async function trail(count: number) {
+async function sealedTrail(count: number) {
   const { tenantId, admin } = await createTenant();
   for (let i = 0; i < count; i++) {
     await insertAudit(db, {
@@ -32,7 +32,7 @@ async function trail(count: number) {
       details: { step: i },
     });
   }
-  await sealTenant(db, tenantId);
+  await sealTenant(trail, tenantId);
   const events = await db
     .select()
     .from(auditEvents)
@@ -55,7 +55,7 @@ function eventAt<E extends { seq: number | null }>(events: E[], seq: number): E 
 
 describe("a trail nobody touched", () => {
   it("verifies, every event sealed in order", async () => {
-    const { events, verify } = await trail(5);
+    const { events, verify } = await sealedTrail(5);
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(await verify()).toEqual({
       ok: true,
@@ -69,14 +69,14 @@ describe("a trail nobody touched", () => {
 
 describe("tampering straight in D1", () => {
   it("finds an edited event at that event", async () => {
-    const { events, verify } = await trail(5);
+    const { events, verify } = await sealedTrail(5);
     const third = eventAt(events, 3);
     await db.update(auditEvents).set({ action: "mfa.enabled" }).where(eq(auditEvents.id, third.id));
     expect((await verify()).first_broken).toEqual({ id: third.id, seq: 3, reason: "altered" });
   });
 
   it("finds an edit of the details alone", async () => {
-    const { events, verify } = await trail(4);
+    const { events, verify } = await sealedTrail(4);
     const second = eventAt(events, 2);
     await db
       .update(auditEvents)
@@ -88,13 +88,13 @@ describe("tampering straight in D1", () => {
   });
 
   it("finds a deleted event at the one after it", async () => {
-    const { events, verify } = await trail(5);
+    const { events, verify } = await sealedTrail(5);
     await db.delete(auditEvents).where(eq(auditEvents.id, eventAt(events, 3).id));
     expect((await verify()).first_broken).toEqual({ id: eventAt(events, 4).id, seq: 4, reason: "missing" });
   });
 
   it("finds an event inserted into the middle (the later ones moved up to make room)", async () => {
-    const { tenantId, events, verify } = await trail(4);
+    const { tenantId, events, verify } = await sealedTrail(4);
     // Shift 3 and 4 up (highest first, so the unique index never sees two at one place).
     for (const seq of [4, 3]) {
       await db
@@ -113,7 +113,7 @@ describe("tampering straight in D1", () => {
   });
 
   it("refuses to seal an event written without our key, and reports it", async () => {
-    const { tenantId, admin, verify } = await trail(2);
+    const { tenantId, admin, verify } = await sealedTrail(2);
     const row = {
       id: "planted",
       tenantId,
@@ -135,7 +135,7 @@ describe("tampering straight in D1", () => {
   });
 
   it("finds two events swapped at the first of them", async () => {
-    const { events, verify } = await trail(5);
+    const { events, verify } = await sealedTrail(5);
     const [third, fourth] = [eventAt(events, 3), eventAt(events, 4)];
     await db.update(auditEvents).set({ seq: -1 }).where(eq(auditEvents.id, third.id));
     await db.update(auditEvents).set({ seq: 3 }).where(eq(auditEvents.id, fourth.id));
@@ -146,10 +146,73 @@ describe("tampering straight in D1", () => {
   });
 
   it("finds events cut from the end behind a checkpoint", async () => {
-    const { tenantId, events, verify } = await trail(4);
-    await writeCheckpoint(db, tenantId, "daily");
+    const { tenantId, events, verify } = await sealedTrail(4);
+    await checkpointTenant(trail, tenantId);
     await db.delete(auditEvents).where(eq(auditEvents.id, eventAt(events, 4).id));
     expect((await verify()).first_broken).toEqual({ id: null, seq: 4, reason: "truncated" });
+  });
+});
+
+describe("rebuilding the chain in D1 (the anchor outside D1 holds its head)", () => {
+  it("finds events cut from the end with no checkpoint after them", async () => {
+    const { events, verify } = await sealedTrail(4);
+    await db.delete(auditEvents).where(eq(auditEvents.id, eventAt(events, 4).id));
+    expect((await verify()).first_broken).toEqual({ id: null, seq: 4, reason: "truncated" });
+  });
+
+  it("does not reseal a chain unsealed in D1 to hide a deleted event", async () => {
+    const { tenantId, events, verify } = await sealedTrail(5);
+    await checkpointTenant(trail, tenantId);
+    // Unseal everything, drop an event and the checkpoints: without the anchor the sealer would
+    // rebuild a clean chain from the rest.
+    await db.update(auditEvents).set({ seq: null, chain: null }).where(eq(auditEvents.tenantId, tenantId));
+    await db.delete(auditEvents).where(eq(auditEvents.id, eventAt(events, 3).id));
+    await db.delete(auditCheckpoints).where(eq(auditCheckpoints.tenantId, tenantId));
+    const result = await verify();
+    expect(result.ok).toBe(false);
+    expect(result.first_broken).toMatchObject({ reason: "truncated" });
+    const resealed = await db
+      .select({ seq: auditEvents.seq })
+      .from(auditEvents)
+      .where(eq(auditEvents.tenantId, tenantId));
+    expect(resealed.every((e) => e.seq === null)).toBe(true);
+  });
+
+  it("does not adopt events without a MAC once the chain has started, even after a wipe", async () => {
+    const { tenantId, admin, verify } = await sealedTrail(2);
+    await db.delete(auditEvents).where(eq(auditEvents.tenantId, tenantId));
+    await db.insert(auditEvents).values({
+      id: "adopt-me",
+      tenantId,
+      at: 0, // older than the chain's release
+      actorId: admin.user.id,
+      action: "mfa.enabled",
+      targetId: admin.user.id,
+      ip: null,
+      details: null,
+    });
+    const result = await verify();
+    expect(result.ok).toBe(false);
+    const [planted] = await db.select().from(auditEvents).where(eq(auditEvents.id, "adopt-me"));
+    expect(planted?.seq).toBeNull();
+  });
+
+  it("keeps sealing past hundreds of forged events that sort first", async () => {
+    const { tenantId } = await createTenant();
+    const forged = Array.from({ length: 600 }, (_, i) => ({
+      id: `junk-${i}`,
+      tenantId,
+      at: i,
+      actorId: null,
+      action: "mfa.enabled",
+      targetId: null,
+      ip: null,
+      details: null,
+      mac: "not-ours",
+    }));
+    for (let i = 0; i < forged.length; i += 8) await db.insert(auditEvents).values(forged.slice(i, i + 8));
+    await insertAudit(db, { tenantId, action: "settings.updated", actorId: null, targetId: null, ip: null });
+    expect(await sealTenant(trail, tenantId)).toBe(1);
   });
 });
 
@@ -183,7 +246,7 @@ describe("concurrent writers", () => {
           ip: null,
           details: { i },
         });
-        await sealTenant(own, tenantId);
+        await sealTenant({ env, db: own }, tenantId);
       }),
     );
     const response = await call("GET", `/api/v1/tenants/${tenantId}/audit-events/verify`, { token });
@@ -205,7 +268,7 @@ describe("the retention purge", () => {
   }
 
   it("cuts the chain at a signed checkpoint, and what remains still verifies", async () => {
-    const { tenantId, verify } = await trail(3);
+    const { tenantId, verify } = await sealedTrail(3);
     advanceClock((Number(env.AUDIT_RETENTION_DAYS) + 1) * DAY);
     await insertAudit(db, {
       tenantId,
@@ -236,11 +299,19 @@ describe("the retention purge", () => {
       .where(and(eq(auditCheckpoints.tenantId, tenantId), eq(auditCheckpoints.kind, "cut")));
     expect((await verify()).first_broken).toMatchObject({ seq: 4, reason: "missing" });
   });
+  it("never cuts past a break: times edited to look old do not get events purged", async () => {
+    const { tenantId, verify } = await sealedTrail(3);
+    await db.update(auditEvents).set({ at: 0 }).where(eq(auditEvents.tenantId, tenantId));
+    await runDailyCron();
+    const left = await db.select().from(auditEvents).where(eq(auditEvents.tenantId, tenantId));
+    expect(left).toHaveLength(3);
+    expect((await verify()).first_broken).toMatchObject({ seq: 1, reason: "altered" });
+  });
 });
 
 describe("checkpoints", () => {
   it("refuses a checkpoint signed with another key", async () => {
-    const { tenantId, events, verify } = await trail(3);
+    const { tenantId, events, verify } = await sealedTrail(3);
     const other = crypto.getRandomValues(new Uint8Array(32));
     const last = eventAt(events, 3);
     await db
@@ -252,7 +323,7 @@ describe("checkpoints", () => {
   });
 
   it("accepts the same checkpoint signed with our key", async () => {
-    const { tenantId, events, verify } = await trail(3);
+    const { tenantId, events, verify } = await sealedTrail(3);
     const last = eventAt(events, 3);
     await db.insert(auditCheckpoints).values(
       signCheckpoint(config.auditSigningKey, {
@@ -273,7 +344,7 @@ describe("checkpoints", () => {
 
 describe("who may verify", () => {
   it("refuses a member, and an admin of another tenant", async () => {
-    const { tenantId } = await trail(1);
+    const { tenantId } = await sealedTrail(1);
     const member = await addUser(tenantId);
     const path = `/api/v1/tenants/${tenantId}/audit-events/verify`;
     expectError(await call("GET", path, { token: await sessionToken(member) }), 403, "forbidden");
