@@ -8,16 +8,6 @@ CREATE TABLE `audit_checkpoints` (
 	PRIMARY KEY(`tenant_id`, `seq`, `kind`)
 );
 --> statement-breakpoint
-CREATE TABLE `audit_verifications` (
-	`tenant_id` text PRIMARY KEY NOT NULL,
-	`at` integer NOT NULL,
-	`ok` integer NOT NULL,
-	`checked` integer NOT NULL,
-	`broken_id` text,
-	`reason` text,
-	`signature` text NOT NULL
-);
---> statement-breakpoint
 ALTER TABLE `audit_events` ADD `mac` text;--> statement-breakpoint
 ALTER TABLE `audit_events` ADD `seq` integer;--> statement-breakpoint
 ALTER TABLE `audit_events` ADD `chain` text;--> statement-breakpoint

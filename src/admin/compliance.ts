@@ -1,8 +1,9 @@
 // The live evidence behind the Compliance page: who has MFA (admins apart, as NIST IA-2(1) asks
 // about privileged accounts), since when it is enforced, coverage over time, and the audit trail's
-// last verification (only as far as its signature holds).
+// last verification and checkpoint as its anchor (outside D1) records them.
 import { and, count, eq, isNull, sql } from "drizzle-orm";
-import { lastVerification, type Trail } from "../audit/seal";
+import type { AnchorStatus } from "../audit/anchor";
+import { type Trail, trailStatus } from "../audit/seal";
 import { type Tenant, users } from "../db/schema";
 import { type CoverageDay, coverageHistory } from "./coverage";
 
@@ -11,7 +12,7 @@ export interface ComplianceEvidence {
   admins: { total: number; enrolled: number };
   members: { total: number; enrolled: number };
   history: CoverageDay[];
-  lastVerification: Awaited<ReturnType<typeof lastVerification>>["verification"];
+  lastVerification: AnchorStatus["verification"];
   lastCheckpointAt: number | null;
 }
 
@@ -27,7 +28,7 @@ export async function complianceEvidence(
       .where(and(eq(users.tenantId, tenant.id), isNull(users.deactivatedAt)))
       .groupBy(users.role),
     coverageHistory(trail.db, tenant.id, days),
-    lastVerification(trail, tenant.id),
+    trailStatus(trail, tenant.id),
   ]);
   const of = (role: "admin" | "member") => {
     const row = byRole.find((r) => r.role === role);
@@ -39,6 +40,6 @@ export async function complianceEvidence(
     members: of("member"),
     history,
     lastVerification: last.verification,
-    lastCheckpointAt: last.lastCheckpointAt,
+    lastCheckpointAt: last.checkpoint?.at ?? null,
   };
 }

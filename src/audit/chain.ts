@@ -58,6 +58,8 @@ export interface Verification {
   checked: number;
   /** Events written but not sealed yet, their MAC checked. */
   pending: number;
+  /** The last seq verified in order from the start: nothing past it may be trusted (or purged). */
+  reached: number;
   firstBroken: { id: string | null; seq: number | null; reason: BreakReason } | null;
   lastCheckpoint: { seq: number; at: number; kind: CheckpointKind } | null;
 }
@@ -104,23 +106,6 @@ export function isSignedCheckpoint(key: Uint8Array, checkpoint: Checkpoint): boo
   return checkpointSignature(key, signed) === signature;
 }
 
-/** A verification's outcome as recorded for the Compliance page, signed so D1 alone cannot fake it. */
-export interface RecordedVerification {
-  tenantId: string;
-  at: number;
-  ok: boolean;
-  checked: number;
-  brokenId: string | null;
-  reason: string | null;
-}
-
-export function signVerification(key: Uint8Array, v: RecordedVerification): string {
-  return hmac(
-    key,
-    `audit-verification\n${JSON.stringify([v.tenantId, v.at, v.ok, v.checked, v.brokenId, v.reason])}`,
-  );
-}
-
 /** A place in the chain: seq 0 with an empty link is the start. */
 export interface ChainPoint {
   seq: number;
@@ -165,6 +150,7 @@ export class ChainVerifier {
   private checked = 0;
   private pending = 0;
   private broken: Verification["firstBroken"] = null;
+  private forged: Verification["firstBroken"] = null;
   private readonly signedAt = new Map<number, string>();
   private readonly lastCheckpoint: Checkpoint | undefined;
 
@@ -229,7 +215,7 @@ export class ChainVerifier {
   checkPending(event: ChainedEvent): void {
     if (this.broken) return;
     if (event.tenantId !== this.tenantId || event.mac !== macOf(this.key, event)) {
-      this.broken = { id: event.id, seq: null, reason: "forged" };
+      this.forged ??= { id: event.id, seq: null, reason: "forged" };
       return;
     }
     this.pending += 1;
@@ -241,11 +227,14 @@ export class ChainVerifier {
     if (!this.broken && vouched > reached) {
       this.broken = { id: null, seq: reached + 1, reason: "truncated" };
     }
+    // A forged unsealed event is reported only after the sealed chain's own breaks.
+    this.broken ??= this.forged;
     const last = this.lastCheckpoint;
     return {
       ok: this.broken === null,
       checked: this.checked,
       pending: this.pending,
+      reached,
       firstBroken: this.broken,
       lastCheckpoint: last ? { seq: last.seq, at: last.at, kind: last.kind } : null,
     };

@@ -13,12 +13,12 @@
 // taken by a conditional write that holds only if the event before it carries the link it was
 // computed from, audit_tenant_seq refuses a second event at one seq, and the anchor only moves from
 // the head a sealer started at.
-import { and, asc, desc, eq, gt, isNull, lte, min, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, lte, min, or, sql } from "drizzle-orm";
 import { now } from "../clock";
 import { changedRows, type Statement } from "../db/claims";
 import type { Db } from "../db/client";
 import { deleteInChunks } from "../db/purge";
-import { auditCheckpoints, auditEvents, auditVerifications, tenants } from "../db/schema";
+import { auditCheckpoints, auditEvents, tenants } from "../db/schema";
 import {
   CHAIN_START,
   type ChainedEvent,
@@ -27,12 +27,10 @@ import {
   type Checkpoint,
   type CheckpointKind,
   chainStart,
-  isSignedCheckpoint,
   linkOf,
   linkProblem,
   macOf,
   signCheckpoint,
-  signVerification,
   type Verification,
 } from "./chain";
 
@@ -54,10 +52,12 @@ const SEAL_ROUNDS = 50;
 /** Events read per query while verifying. */
 const VERIFY_PAGE = 1000;
 /**
- * Events written before the chain existed have no MAC; a tenant's first seal adopts those older than
- * this (the release that brought the chain). A MAC-less event written later is never adopted.
+ * Events written before the chain existed have no MAC. For a week after the release that brought
+ * the chain (the daily cron seals every tenant in that time), sealing adopts MAC-less events older
+ * than the release; after it, none ever. A MAC-less event is otherwise forged.
  */
-const CHAIN_RELEASED_AT = Date.UTC(2026, 11, 3);
+export const CHAIN_RELEASED_AT = Date.UTC(2026, 11, 3);
+export const ADOPTION_ENDS_AT = CHAIN_RELEASED_AT + 7 * 24 * 60 * 60 * 1000;
 
 /** An event as the chain sees it; `details` as its stored JSON text, which is what the MAC covers. */
 const chainedColumns = {
@@ -133,12 +133,12 @@ export async function sealTenant(trail: Trail, tenantId: string): Promise<number
   const { db } = trail;
   const anchor = anchorOf(trail.env, tenantId);
   let sealed = 0;
+  const adopting = now() < ADOPTION_ENDS_AT;
   // Keyset over the waiting events, so events this sealer refuses never hold up the ones after them.
   let after: { at: number; id: string } | null = null;
   for (let round = 0; round < SEAL_ROUNDS; round++) {
     const head = await trustedHead(trail, tenantId);
     if (!head) return sealed;
-    const adopting = head.seq === 0 && (await anchor.head()) === null;
     const waiting = await db
       .select(chainedColumns)
       .from(auditEvents)
@@ -206,11 +206,13 @@ function sealStatement(
     .where(and(eq(auditEvents.id, id), isNull(auditEvents.seq), free, follows));
 }
 
-/** Signs a place of the tenant's chain; null when a checkpoint already says so. */
-async function writeCheckpoint(db: Db, tenantId: string, kind: CheckpointKind, point: ChainPoint) {
-  const checkpoint = signCheckpoint(db.auditKey, { tenantId, ...point, at: now(), kind });
-  const written = await db.insert(auditCheckpoints).values(checkpoint).onConflictDoNothing();
-  return changedRows(written) > 0 ? checkpoint : null;
+/** Signs a place of the tenant's chain (noted in its anchor); null when a checkpoint already says so. */
+async function writeCheckpoint(trail: Trail, tenantId: string, kind: CheckpointKind, point: ChainPoint) {
+  const checkpoint = signCheckpoint(trail.db.auditKey, { tenantId, ...point, at: now(), kind });
+  const written = await trail.db.insert(auditCheckpoints).values(checkpoint).onConflictDoNothing();
+  if (changedRows(written) === 0) return null;
+  await anchorOf(trail.env, tenantId).recordCheckpoint({ seq: point.seq, at: checkpoint.at, kind });
+  return checkpoint;
 }
 
 /**
@@ -221,7 +223,7 @@ export async function checkpointTenant(trail: Trail, tenantId: string) {
   await sealTenant(trail, tenantId);
   const head = await trustedHead(trail, tenantId);
   if (!head || head.seq === 0) return null;
-  return writeCheckpoint(trail.db, tenantId, "daily", head);
+  return writeCheckpoint(trail, tenantId, "daily", head);
 }
 
 /** The daily cron's part: every tenant's chain sealed and checkpointed. Returns how many moved on. */
@@ -232,25 +234,19 @@ export async function checkpointTenants(trail: Trail): Promise<number> {
   return written;
 }
 
-/** Verifies the tenant's whole trail (sealing what waits first) and records the signed outcome. */
+/** Verifies the tenant's whole trail (sealing what waits first) and records the outcome in its anchor. */
 export async function verifyAuditTrail(trail: Trail, tenantId: string): Promise<Verification> {
   await sealTenant(trail, tenantId);
   let result = await readAndVerify(trail, tenantId);
-  // A purge may have cut the chain between reading the checkpoints and the events: once more.
-  if (result.firstBroken?.reason === "missing") result = await readAndVerify(trail, tenantId);
-  const outcome = {
-    tenantId,
+  // A purge may have cut the chain while it was read: a break is read once more before it counts.
+  if (!result.ok) result = await readAndVerify(trail, tenantId);
+  await anchorOf(trail.env, tenantId).recordVerification({
     at: now(),
     ok: result.ok,
     checked: result.checked,
     brokenId: result.firstBroken?.id ?? null,
     reason: result.firstBroken?.reason ?? null,
-  };
-  const row = { ...outcome, signature: signVerification(trail.db.auditKey, outcome) };
-  await trail.db
-    .insert(auditVerifications)
-    .values(row)
-    .onConflictDoUpdate({ target: auditVerifications.tenantId, set: row });
+  });
   return result;
 }
 
@@ -278,23 +274,9 @@ async function readAndVerify(trail: Trail, tenantId: string): Promise<Verificati
   return verifier.finish();
 }
 
-/** The last recorded verification, and whether its signature holds (D1 alone could have written it). */
-export async function lastVerification(trail: Trail, tenantId: string) {
-  const [[found], checkpoints] = await Promise.all([
-    trail.db.select().from(auditVerifications).where(eq(auditVerifications.tenantId, tenantId)),
-    trail.db
-      .select()
-      .from(auditCheckpoints)
-      .where(eq(auditCheckpoints.tenantId, tenantId))
-      .orderBy(desc(auditCheckpoints.at))
-      .limit(10),
-  ]);
-  const { signature, ...outcome } = found ?? { signature: "" };
-  const verification = found
-    ? { ...found, signed: signature === signVerification(trail.db.auditKey, outcome as typeof found) }
-    : null;
-  const checkpoint = checkpoints.find((c) => isSignedCheckpoint(trail.db.auditKey, c)) ?? null;
-  return { verification, lastCheckpointAt: checkpoint?.at ?? null };
+/** The trail's state as its anchor records it: head, last checkpoint, last verification. */
+export function trailStatus(trail: Trail, tenantId: string) {
+  return anchorOf(trail.env, tenantId).status();
 }
 
 /**
@@ -320,10 +302,8 @@ export async function purgeOldAuditEvents(trail: Trail, retentionDays: number): 
       .select({ seq: min(auditEvents.seq) })
       .from(auditEvents)
       .where(and(eq(auditEvents.tenantId, tenantId), gt(auditEvents.at, cutoff), gt(auditEvents.seq, 0)));
-    // A forged unsealed event says nothing about the sealed chain, which verified before it.
-    const broken = verification.firstBroken?.reason === "forged" ? null : verification.firstBroken;
-    const limit = broken ? (broken.seq ?? 0) - 1 : head.seq;
-    const cut = Math.min(kept?.seq != null ? kept.seq - 1 : head.seq, limit);
+    // Never past what verified in order from the start: times are trusted only under their MACs.
+    const cut = Math.min(kept?.seq != null ? kept.seq - 1 : head.seq, verification.reached);
     const [at] = await db
       .select({ chain: auditEvents.chain })
       .from(auditEvents)
@@ -331,7 +311,7 @@ export async function purgeOldAuditEvents(trail: Trail, retentionDays: number): 
     if (cut <= 0 || !at?.chain) continue;
     // The checkpoint first: a purge that stops half way leaves events the verifier skips, never a
     // start it cannot vouch for.
-    await writeCheckpoint(db, tenantId, "cut", { seq: cut, chain: at.chain });
+    await writeCheckpoint(trail, tenantId, "cut", { seq: cut, chain: at.chain });
     deleted += await deleteInChunks(
       db,
       auditEvents,

