@@ -127,7 +127,7 @@ switch (command) {
   case "verify-audit": {
     const where = target();
     const tenantId = required("tenant");
-    const result = verifyAuditFromD1(where, tenantId, secret(where, "AUDIT_SIGNING_KEY"));
+    const result = await verifyAuditFromD1(where, tenantId, secret(where, "AUDIT_SIGNING_KEY"));
     const checkpoint = result.lastCheckpoint
       ? `last checkpoint at event ${result.lastCheckpoint.seq} (${result.lastCheckpoint.kind}, ${new Date(result.lastCheckpoint.at).toISOString()})`
       : "no checkpoint yet";

@@ -1,7 +1,8 @@
 // The admin exports' rows, read in keyset pages: a tenant of any size streams out one page at a time,
 // so memory holds a page and never the whole tenant (measured by npm run bench). The API writes them
 // as CSV or JSON Lines (src/api/exports.ts).
-import { and, asc, eq, gt, gte, lt, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, gte, lt, sql } from "drizzle-orm";
+import { beyondEvent, type EventPosition } from "../auth/audit";
 import { type Enforcement, enforcementFor } from "../auth/enforcement";
 import type { Db } from "../db/client";
 import { auditEvents, passkeys, type Tenant, users } from "../db/schema";
@@ -18,7 +19,7 @@ export interface TimeRange {
 
 /** A tenant's audit events in time order (then id), within the range. */
 export async function* auditEventPages(db: Db, tenantId: string, range: TimeRange, pageSize = EXPORT_PAGE) {
-  let after: { at: number; id: string } | null = null;
+  let after: EventPosition | null = null;
   for (;;) {
     const page = await db
       .select()
@@ -28,12 +29,7 @@ export async function* auditEventPages(db: Db, tenantId: string, range: TimeRang
           eq(auditEvents.tenantId, tenantId),
           range.from === undefined ? undefined : gte(auditEvents.at, range.from),
           range.to === undefined ? undefined : lt(auditEvents.at, range.to),
-          after === null
-            ? undefined
-            : or(
-                gt(auditEvents.at, after.at),
-                and(eq(auditEvents.at, after.at), gt(auditEvents.id, after.id)),
-              ),
+          after === null ? undefined : beyondEvent(after, "asc"),
         ),
       )
       .orderBy(asc(auditEvents.at), asc(auditEvents.id))

@@ -141,10 +141,10 @@ export function linkProblem(
 }
 
 /**
- * Checks one tenant's trail as it is read: `checkEvent` for each sealed event after chainStart's seq
- * in ascending seq, `checkPending` for each unsealed one, then `finish`. Stops at the first break.
+ * Checks one tenant's trail as it is read (verifyTrail): `checkEvent` for each sealed event after
+ * chainStart's seq in ascending seq, `checkPending` for each unsealed one, then `finish`.
  */
-export class ChainVerifier {
+class ChainVerifier {
   private previous: string;
   private expected: number;
   private checked = 0;
@@ -239,4 +239,37 @@ export class ChainVerifier {
       lastCheckpoint: last ? { seq: last.seq, at: last.at, kind: last.kind } : null,
     };
   }
+}
+
+/** Where a verification reads one tenant's trail: D1 through the Worker, or wrangler (the CLI). */
+export interface TrailReader {
+  checkpoints(): Promise<Checkpoint[]>;
+  /** Sealed events with a seq above `seq`, in seq order. */
+  sealedAfter(seq: number, limit: number): Promise<ChainedEvent[]>;
+  /** Events not sealed yet. */
+  waiting(limit: number): Promise<ChainedEvent[]>;
+}
+
+/** Events read per query while verifying. */
+const VERIFY_PAGE = 1000;
+
+/** Reads and checks a tenant's whole trail a page at a time, stopping at the first break. */
+export async function verifyTrail(
+  key: Uint8Array,
+  tenantId: string,
+  reader: TrailReader,
+  anchor: ChainPoint | null,
+): Promise<Verification> {
+  const checkpoints = await reader.checkpoints();
+  const verifier = new ChainVerifier(key, tenantId, checkpoints, anchor);
+  let after = chainStart(key, checkpoints).seq;
+  while (!verifier.isBroken) {
+    const page = await reader.sealedAfter(after, VERIFY_PAGE);
+    for (const event of page) verifier.checkEvent(event);
+    const last = page.at(-1);
+    if (!last || page.length < VERIFY_PAGE) break;
+    after = last.seq ?? after;
+  }
+  for (const event of await reader.waiting(VERIFY_PAGE)) verifier.checkPending(event);
+  return verifier.finish();
 }

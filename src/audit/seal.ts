@@ -13,7 +13,8 @@
 // taken by a conditional write that holds only if the event before it carries the link it was
 // computed from, audit_tenant_seq refuses a second event at one seq, and the anchor only moves from
 // the head a sealer started at.
-import { and, asc, eq, gt, isNull, lte, min, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, lte, min, sql } from "drizzle-orm";
+import { beyondEvent, type EventPosition } from "../auth/audit";
 import { now } from "../clock";
 import { changedRows, type Statement } from "../db/claims";
 import type { Db } from "../db/client";
@@ -21,9 +22,7 @@ import { deleteInChunks } from "../db/purge";
 import { auditCheckpoints, auditEvents, tenants } from "../db/schema";
 import {
   CHAIN_START,
-  type ChainedEvent,
   type ChainPoint,
-  ChainVerifier,
   type Checkpoint,
   type CheckpointKind,
   chainStart,
@@ -31,7 +30,9 @@ import {
   linkProblem,
   macOf,
   signCheckpoint,
+  type TrailReader,
   type Verification,
+  verifyTrail,
 } from "./chain";
 
 /** What the trail's functions need: D1 (with the audit key) and the anchors' namespace. */
@@ -49,8 +50,6 @@ function anchorOf(env: Env, tenantId: string) {
 const SEAL_PAGE = 500;
 /** Rounds per call at most; what is left is sealed by the next verification, export or cron. */
 const SEAL_ROUNDS = 50;
-/** Events read per query while verifying. */
-const VERIFY_PAGE = 1000;
 /**
  * Events written before the chain existed have no MAC. For a week after the release that brought
  * the chain (the daily cron seals every tenant in that time), sealing adopts MAC-less events older
@@ -98,15 +97,13 @@ async function trustedHead(trail: Trail, tenantId: string): Promise<ChainPoint |
   const anchored = await anchor.head();
   let head = anchored ?? CHAIN_START;
   if (head.seq > 0) {
-    const [[row], checkpoints] = await Promise.all([
-      db
-        .select({ chain: auditEvents.chain })
-        .from(auditEvents)
-        .where(and(eq(auditEvents.tenantId, tenantId), eq(auditEvents.seq, head.seq))),
-      checkpointsOf(db, tenantId),
-    ]);
-    const cut = chainStart(db.auditKey, checkpoints);
-    const reached = row ? row.chain === head.chain : cut.seq === head.seq && cut.chain === head.chain;
+    const [row] = await db
+      .select({ chain: auditEvents.chain })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.tenantId, tenantId), eq(auditEvents.seq, head.seq)));
+    // The anchor's own event may have been purged: then the signed cut there must carry its link.
+    const cut = row ? null : chainStart(db.auditKey, await checkpointsOf(db, tenantId));
+    const reached = row ? row.chain === head.chain : cut?.seq === head.seq && cut.chain === head.chain;
     if (!reached) return null;
   }
   for (;;) {
@@ -121,13 +118,6 @@ async function trustedHead(trail: Trail, tenantId: string): Promise<ChainPoint |
   return head;
 }
 
-/** Seals each tenant's waiting events; returns how many were sealed. */
-export async function sealTenants(trail: Trail, tenantIds: Iterable<string>): Promise<number> {
-  let sealed = 0;
-  for (const tenantId of tenantIds) sealed += await sealTenant(trail, tenantId);
-  return sealed;
-}
-
 /** Gives the tenant's unsealed events, oldest first, the next places in its chain. */
 export async function sealTenant(trail: Trail, tenantId: string): Promise<number> {
   const { db } = trail;
@@ -135,7 +125,7 @@ export async function sealTenant(trail: Trail, tenantId: string): Promise<number
   let sealed = 0;
   const adopting = now() < ADOPTION_ENDS_AT;
   // Keyset over the waiting events, so events this sealer refuses never hold up the ones after them.
-  let after: { at: number; id: string } | null = null;
+  let after: EventPosition | null = null;
   for (let round = 0; round < SEAL_ROUNDS; round++) {
     const head = await trustedHead(trail, tenantId);
     if (!head) return sealed;
@@ -146,12 +136,7 @@ export async function sealTenant(trail: Trail, tenantId: string): Promise<number
         and(
           eq(auditEvents.tenantId, tenantId),
           isNull(auditEvents.seq),
-          after === null
-            ? undefined
-            : or(
-                gt(auditEvents.at, after.at),
-                and(eq(auditEvents.at, after.at), gt(auditEvents.id, after.id)),
-              ),
+          after === null ? undefined : beyondEvent(after, "asc"),
         ),
       )
       .orderBy(asc(auditEvents.at), asc(auditEvents.id))
@@ -250,28 +235,23 @@ export async function verifyAuditTrail(trail: Trail, tenantId: string): Promise<
   return result;
 }
 
+/** The tenant's trail as D1 holds it, for verifyTrail. */
+function d1Reader(db: Db, tenantId: string): TrailReader {
+  return {
+    checkpoints: () => checkpointsOf(db, tenantId),
+    sealedAfter: (seq, limit) => sealedAfter(db, tenantId, seq, limit),
+    waiting: (limit) =>
+      db
+        .select(chainedColumns)
+        .from(auditEvents)
+        .where(and(eq(auditEvents.tenantId, tenantId), isNull(auditEvents.seq)))
+        .limit(limit),
+  };
+}
+
 async function readAndVerify(trail: Trail, tenantId: string): Promise<Verification> {
-  const { db } = trail;
-  const [checkpoints, anchor] = await Promise.all([
-    checkpointsOf(db, tenantId),
-    anchorOf(trail.env, tenantId).head(),
-  ]);
-  const verifier = new ChainVerifier(db.auditKey, tenantId, checkpoints, anchor);
-  let after = chainStart(db.auditKey, checkpoints).seq;
-  while (!verifier.isBroken) {
-    const page: ChainedEvent[] = await sealedAfter(db, tenantId, after, VERIFY_PAGE);
-    for (const event of page) verifier.checkEvent(event);
-    const last = page.at(-1);
-    if (!last || page.length < VERIFY_PAGE) break;
-    after = last.seq ?? after;
-  }
-  const waiting = await db
-    .select(chainedColumns)
-    .from(auditEvents)
-    .where(and(eq(auditEvents.tenantId, tenantId), isNull(auditEvents.seq)))
-    .limit(VERIFY_PAGE);
-  for (const event of waiting) verifier.checkPending(event);
-  return verifier.finish();
+  const anchor = await anchorOf(trail.env, tenantId).head();
+  return verifyTrail(trail.db.auditKey, tenantId, d1Reader(trail.db, tenantId), anchor);
 }
 
 /** The trail's state as its anchor records it: head, last checkpoint, last verification. */

@@ -1,5 +1,5 @@
 // The audit trail: one row per change that matters, with who did it, to whom, from where and when.
-import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, gt, lt, or, type SQL } from "drizzle-orm";
 import { macOf } from "../audit/chain";
 import { now } from "../clock";
 import { insertWhen } from "../db/claims";
@@ -61,12 +61,10 @@ export function ownAuditRow(
   return auditRow({ tenantId: user.tenantId, action, actorId: user.id, targetId: user.id, ip, details });
 }
 
-/** The row as written, with its MAC: every event reaches D1 through here (or withMac, the CLI). */
-function signed(db: Db, row: AuditRow): AuditRow {
-  return withMac(db.auditKey, row);
-}
-
-/** The row with its MAC over the content as D1 will store it (details as drizzle writes JSON). */
+/**
+ * The row with its MAC over the content as D1 will store it (details as drizzle writes JSON): every
+ * event reaches D1 through here, the CLI's included.
+ */
 export function withMac(key: Uint8Array, row: AuditRow): AuditRow {
   const content = {
     ...row,
@@ -79,7 +77,7 @@ export function withMac(key: Uint8Array, row: AuditRow): AuditRow {
 }
 
 export function insertAudit(db: Db, event: AuditEvent) {
-  return db.insert(auditEvents).values(signed(db, auditRow(event)));
+  return db.insert(auditEvents).values(withMac(db.auditKey, auditRow(event)));
 }
 
 /**
@@ -87,7 +85,7 @@ export function insertAudit(db: Db, event: AuditEvent) {
  * marks that this batch's claim won, for the statements after it (see src/db/claims.ts).
  */
 export function insertAuditWhen(db: Db, row: AuditRow, condition: SQL) {
-  return insertWhen(db, auditEvents, [signed(db, row)], condition);
+  return insertWhen(db, auditEvents, [withMac(db.auditKey, row)], condition);
 }
 
 /** A page of a tenant's events, newest first; the cursor is the last event's "at:id". */
@@ -103,9 +101,7 @@ export async function listAuditEvents(
     .where(
       and(
         eq(auditEvents.tenantId, tenantId),
-        at === undefined
-          ? undefined
-          : or(lt(auditEvents.at, at), and(eq(auditEvents.at, at), lt(auditEvents.id, id ?? ""))),
+        at === undefined ? undefined : beyondEvent({ at, id: id ?? "" }, "desc"),
       ),
     )
     .orderBy(desc(auditEvents.at), desc(auditEvents.id))
@@ -114,6 +110,21 @@ export async function listAuditEvents(
   const events = more ? rows.slice(0, page.limit) : rows;
   const last = events.at(-1);
   return { events, nextCursor: more && last ? `${last.at}:${last.id}` : null };
+}
+
+/** A place in the (at, id) order of a tenant's events: where a keyset page ended. */
+export interface EventPosition {
+  at: number;
+  id: string;
+}
+
+/** The events past `position` in (at, id) order: after it ascending, before it descending. */
+export function beyondEvent(position: EventPosition, order: "asc" | "desc"): SQL | undefined {
+  const past = order === "asc" ? gt : lt;
+  return or(
+    past(auditEvents.at, position.at),
+    and(eq(auditEvents.at, position.at), past(auditEvents.id, position.id)),
+  );
 }
 
 function parseAuditCursor(cursor: string | undefined): [number | undefined, string | undefined] {
