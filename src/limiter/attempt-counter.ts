@@ -33,7 +33,8 @@ export class AttemptCounter extends DurableObject<Env> {
       if (entry.outcome === "failure") {
         lockedNow = this.recordFailure(entry, state, at) || lockedNow;
         earliestExpiry = Math.min(earliestExpiry, state.expiresAt);
-      } else if (entry.outcome === "success") {
+      } else if (entry.outcome === "success" && state.expiresAt > 0) {
+        // Only a stored bucket is deleted: a clean success, the usual sign-in, writes nothing.
         this.ctx.storage.kv.delete(entry.bucket);
       }
     });
