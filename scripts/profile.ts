@@ -3,8 +3,10 @@
 // seeds one tenant with a user without MFA and one with, then takes a CPU profile through the
 // inspector (the DevTools protocol's Profiler) while it signs in many times: password-only
 // sign-ins, then full two-step MFA sign-ins with the mfa_token. Prints the self time by module and
-// the heaviest functions outside the hash, per sign-in.
-import { mkdirSync, rmSync } from "node:fs";
+// the heaviest functions outside the hash, per sign-in, and writes each profile to bench/out/profile
+// (open it in Chrome DevTools' Performance panel). The sampler's figures for small functions are
+// rough: it costs time itself, and charges native calls to the caller.
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { round } from "../bench/lib/load";
 import { freePort, OUT, startWranglerDev, stopAllOnExit } from "../bench/lib/processes";
@@ -163,6 +165,7 @@ async function main() {
       for (let i = 0; i < SIGN_INS; i++) await signInOnce();
       const wall = performance.now() - started;
       const { profile } = await inspector.send<{ profile: Profile }>("Profiler.stop");
+      writeFileSync(join(dir, `${name.replace(/[^a-z]+/gi, "-")}.cpuprofile`), JSON.stringify(profile));
       const { modules, functions } = summarise(profile);
       const busy = [...modules].filter(([m]) => m !== "(idle)").reduce((sum, [, ms]) => sum + ms, 0);
       console.log(
