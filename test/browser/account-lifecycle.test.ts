@@ -14,7 +14,7 @@ import {
   launchBrowser,
   Person,
   sentEmails,
-  tenant,
+  tenantAdmin,
   visibleText,
   waitForEmail,
 } from "./helpers";
@@ -25,12 +25,7 @@ let adminToken: string;
 
 beforeAll(async () => {
   browser = await launchBrowser();
-  const initech = tenant("initech");
-  initechAdmin = {
-    username: initech.adminUsername,
-    password: initech.adminPassword,
-    tenantId: initech.tenantId,
-  };
+  initechAdmin = tenantAdmin("initech");
   adminToken = await apiToken(initechAdmin);
 });
 

@@ -16,6 +16,7 @@ import {
   readBackupCodes,
   readManualKey,
   tenant,
+  tenantAdmin,
   visibleText,
 } from "./helpers";
 
@@ -28,7 +29,7 @@ let enrolledUser: E2eUser;
 beforeAll(async () => {
   browser = await launchBrowser();
   const acme = tenant("acme");
-  acmeAdmin = { username: acme.adminUsername, password: acme.adminPassword, tenantId: acme.tenantId };
+  acmeAdmin = tenantAdmin("acme");
   const token = await apiToken(acmeAdmin);
   // Both exist before enforcement starts: one without MFA (grace), one with it.
   graceUser = await createUserByApi(token, acme.tenantId, "grace");

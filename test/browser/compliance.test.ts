@@ -17,6 +17,7 @@ import {
   launchBrowser,
   Person,
   tenant,
+  tenantAdmin,
   visibleText,
 } from "./helpers";
 
@@ -30,11 +31,7 @@ let umbrellaAdmin: E2eUser;
 beforeAll(async () => {
   browser = await launchBrowser();
   const umbrella = tenant("umbrella");
-  umbrellaAdmin = {
-    username: umbrella.adminUsername,
-    password: umbrella.adminPassword,
-    tenantId: umbrella.tenantId,
-  };
+  umbrellaAdmin = tenantAdmin("umbrella");
   const token = await apiToken(umbrellaAdmin);
   await enrollByApi(await createUserByApi(token, umbrella.tenantId, "wesker"));
   await createUserByApi(token, umbrella.tenantId, "jill");

@@ -2,7 +2,7 @@
 import { createServer, type Server } from "node:http";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiToken, baseUrl, launchBrowser, Person, tenant } from "./helpers";
+import { apiToken, baseUrl, launchBrowser, Person, tenantAdmin } from "./helpers";
 
 let browser: Browser;
 let attacker: Server;
@@ -27,12 +27,7 @@ function attackerPage(target: string, credentials: { username: string; password:
 
 beforeAll(async () => {
   browser = await launchBrowser();
-  const initech = tenant("initech");
-  const credentials = {
-    username: initech.adminUsername,
-    password: initech.adminPassword,
-    tenantId: "initech",
-  };
+  const credentials = tenantAdmin("initech");
   attacker = createServer((_request, response) => {
     response.writeHead(200, { "content-type": "text/html" });
     response.end(attackerPage(baseUrl(), credentials));
@@ -66,12 +61,7 @@ describe("cross-origin form posts", () => {
   });
 
   it("refuses a settings change posted from another site while the admin is signed in", async () => {
-    const initech = tenant("initech");
-    const credentials = {
-      username: initech.adminUsername,
-      password: initech.adminPassword,
-      tenantId: "initech",
-    };
+    const credentials = tenantAdmin("initech");
     const admin = await Person.open(browser);
     await admin.signIn(credentials);
     await admin.page.waitForURL("**/ui/profile");

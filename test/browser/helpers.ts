@@ -54,10 +54,18 @@ export async function waitForEmail(to: string, subject: RegExp, after = 0): Prom
   throw new Error(`no email to ${to} matching ${subject} within 30 s`);
 }
 
-export function tenant(id: "acme" | "initech" | "globex" | "umbrella") {
+type SeededTenant = "acme" | "initech" | "globex" | "umbrella";
+
+export function tenant(id: SeededTenant) {
   const found = inject("tenants").find((t) => t.tenantId === id);
   if (!found) throw new Error(`no seeded tenant ${id}`);
   return found;
+}
+
+/** The seeded admin of a tenant, as the sign-in helpers take a user. */
+export function tenantAdmin(id: SeededTenant): E2eUser {
+  const { adminUsername, adminPassword, tenantId } = tenant(id);
+  return { username: adminUsername, password: adminPassword, tenantId };
 }
 
 /** Debian's chromium, never a browser a tool downloaded. */

@@ -16,6 +16,7 @@ import {
   enrollByApi,
   sentEmails,
   tenant,
+  tenantAdmin,
   waitForEmail,
 } from "./helpers";
 
@@ -34,11 +35,7 @@ let authenticator: Authenticator;
 
 beforeAll(async () => {
   const initech = tenant("initech");
-  const adminToken = await apiToken({
-    username: initech.adminUsername,
-    password: initech.adminPassword,
-    tenantId: initech.tenantId,
-  });
+  const adminToken = await apiToken(tenantAdmin("initech"));
   carol = await createUserByApi(adminToken, initech.tenantId, "carol");
   authenticator = await enrollByApi(carol);
 });

@@ -14,6 +14,7 @@ import {
   Person,
   readBackupCodes,
   tenant,
+  tenantAdmin,
   visibleText,
 } from "./helpers";
 
@@ -48,7 +49,7 @@ async function credentialsOn(device: { cdp: CDPSession; id: string }) {
 beforeAll(async () => {
   browser = await launchBrowser();
   const globex = tenant("globex");
-  const admin = { username: globex.adminUsername, password: globex.adminPassword, tenantId: globex.tenantId };
+  const admin = tenantAdmin("globex");
   adminToken = await apiToken(admin);
   pia = await createUserByApi(adminToken, globex.tenantId, "pia");
   person = await Person.open(browser);
@@ -130,11 +131,7 @@ describe("a person and their passkey", () => {
 describe("enrolling with a passkey under enforcement", () => {
   it("a new user whose MFA is due sets up a passkey instead of an authenticator app", async () => {
     const globex = tenant("globex");
-    const admin = {
-      username: globex.adminUsername,
-      password: globex.adminPassword,
-      tenantId: globex.tenantId,
-    };
+    const admin = tenantAdmin("globex");
     // Turning enforcement on needs an admin with MFA: enrolling ends the admin's other sessions.
     const adminApp = await enrollByApi(admin);
     const first = await api("/auth/login", {

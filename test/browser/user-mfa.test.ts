@@ -16,6 +16,7 @@ import {
   readBackupCodes,
   readManualKey,
   tenant,
+  tenantAdmin,
   visibleText,
 } from "./helpers";
 
@@ -28,11 +29,7 @@ let backupCodes: string[];
 beforeAll(async () => {
   browser = await launchBrowser();
   const initech = tenant("initech");
-  const adminToken = await apiToken({
-    username: initech.adminUsername,
-    password: initech.adminPassword,
-    tenantId: initech.tenantId,
-  });
+  const adminToken = await apiToken(tenantAdmin("initech"));
   alice = await createUserByApi(adminToken, initech.tenantId, "alice");
   person = await Person.open(browser);
 });
@@ -228,11 +225,7 @@ describe("a person and their MFA", () => {
 
   it("stops guessing after five wrong codes and says how long to wait", async () => {
     const initech = tenant("initech");
-    const adminToken = await apiToken({
-      username: initech.adminUsername,
-      password: initech.adminPassword,
-      tenantId: initech.tenantId,
-    });
+    const adminToken = await apiToken(tenantAdmin("initech"));
     const victim = await createUserByApi(adminToken, initech.tenantId, "victor");
     await enrollByApi(victim);
     const guesser = await Person.open(browser);
